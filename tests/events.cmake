@@ -1,0 +1,3 @@
+# SPDX-License-Identifier: MIT
+# Events area: timestamps and typed webhook deliveries (issue 3).
+meetingbaas_add_test(timestamp SOURCES timestamp.test.cpp)
