@@ -1,0 +1,3 @@
+# SPDX-License-Identifier: MIT
+# Area "sync": job queue, receiver, calendar-sync processor and their end-to-end tests.
+meetingbaas_add_test(job_queue SOURCES job_queue.test.cpp CONCURRENCY)
