@@ -43,7 +43,8 @@ TEST_CASE("result supports move-only values and custom error types", "[result]")
     meetingbaas::result<std::string, int> s(meetingbaas::unexpected(42));
     REQUIRE_FALSE(s);
     CHECK(s.error() == 42);
-    meetingbaas::result<int, int> ambiguous(meetingbaas::unexpected(5));  // T and E alike: unexpected is explicit
+    meetingbaas::result<int, int> ambiguous(
+        meetingbaas::unexpected(5));  // T and E alike: unexpected is explicit
     CHECK(ambiguous.error() == 5);
 }
 
@@ -51,7 +52,8 @@ TEST_CASE("result<void> carries only an error", "[result]")
 {
     const meetingbaas::result<void> fine;
     CHECK(fine.has_value());
-    const meetingbaas::result<void> failed = meetingbaas::error{meetingbaas::errc::storage_error, "db", "disk full"};
+    const meetingbaas::result<void> failed =
+        meetingbaas::error{meetingbaas::errc::storage_error, "db", "disk full"};
     REQUIRE_FALSE(failed);
     CHECK(failed.error().where == "db");
 }

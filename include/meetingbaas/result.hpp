@@ -15,7 +15,9 @@ namespace meetingbaas::inline v0 {
 template <class E>
 class unexpected {
 public:
-    constexpr explicit unexpected(E e) noexcept(std::is_nothrow_move_constructible_v<E>) : error_(std::move(e)) {}
+    constexpr explicit unexpected(E e) noexcept(std::is_nothrow_move_constructible_v<E>)
+        : error_(std::move(e))
+    {}
     constexpr const E& error() const& noexcept { return error_; }
     constexpr E& error() & noexcept { return error_; }
     constexpr E&& error() && noexcept { return std::move(error_); }
@@ -48,7 +50,8 @@ public:
 
     template <class G = error_type>
         requires std::is_same_v<std::remove_cvref_t<G>, error_type> && (!std::is_constructible_v<T, G &&>)
-    constexpr result(G&& e) noexcept(std::is_nothrow_constructible_v<error_type, G&&>)  // NOLINT(*-explicit-*)
+    constexpr result(G&& e) noexcept(
+        std::is_nothrow_constructible_v<error_type, G&&>)  // NOLINT(*-explicit-*)
         : state_(std::in_place_index<1>, std::forward<G>(e))
     {}
 

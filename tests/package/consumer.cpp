@@ -6,7 +6,8 @@
 
 int main()
 {
-    const meetingbaas::result<int> r = meetingbaas::error{meetingbaas::errc::missing_field, "/data", "absent"};
+    const meetingbaas::result<int> r =
+        meetingbaas::error{meetingbaas::errc::missing_field, "/data", "absent"};
     std::printf("meetingbaas-webhooks %d.%d.%d: %s\n", meetingbaas::version_major, meetingbaas::version_minor,
                 meetingbaas::version_patch, meetingbaas::to_string(r.error()).c_str());
     return r.has_value() ? 1 : 0;
