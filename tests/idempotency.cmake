@@ -1,0 +1,5 @@
+# SPDX-License-Identifier: MIT
+# Idempotency: keys, the lease-and-fence state machine, the store concept, memory and SQLite stores.
+if(TARGET meetingbaas::sqlite)
+  meetingbaas_add_test(sqlite SOURCES adapters/sqlite.test.cpp LIBS meetingbaas::sqlite)
+endif()
