@@ -1,3 +1,6 @@
 # SPDX-License-Identifier: MIT
 # Area "sync": job queue, receiver, calendar-sync processor and their end-to-end tests.
 meetingbaas_add_test(job_queue SOURCES job_queue.test.cpp CONCURRENCY)
+if(TARGET meetingbaas::sqlite)
+  meetingbaas_add_test(sqlite_queue SOURCES adapters/sqlite_queue.test.cpp LIBS meetingbaas::sqlite)
+endif()

@@ -377,7 +377,8 @@ private:
         return v;
     }
 
-    result<typename job_map::iterator> find_leased(std::string_view id, std::uint64_t token, const char* where)
+    result<typename job_map::iterator> find_leased(std::string_view id, std::uint64_t token,
+                                                   const char* where)
     {
         const auto seq = parse_id(id);
         const auto it = seq ? jobs_.find(*seq) : jobs_.end();
@@ -395,8 +396,9 @@ private:
         while (!leased_.empty() && leased_.begin()->first <= now) {
             const auto [due, seq] = *leased_.begin();
             leased_.erase(leased_.begin());
-            jobs_.find(seq)->second.state = job_state::ready;  // keeps its token: the old holder fails with fence_mismatch
-            ready_.emplace(due, seq);                // once someone else leases it
+            jobs_.find(seq)->second.state =
+                job_state::ready;      // keeps its token: the old holder fails with fence_mismatch
+            ready_.emplace(due, seq);  // once someone else leases it
         }
     }
 

@@ -16,7 +16,8 @@ public:
 
     [[nodiscard]] time_point now() const
     {
-        return time_point(std::chrono::duration_cast<time_point::duration>(std::chrono::milliseconds(now_->load())));
+        return time_point(
+            std::chrono::duration_cast<time_point::duration>(std::chrono::milliseconds(now_->load())));
     }
     void advance(std::chrono::milliseconds d) const { now_->fetch_add(d.count()); }
 
