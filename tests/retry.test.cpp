@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: MIT
+#include <meetingbaas/retry.hpp>
+
+#include "manual_clock.hpp"
+#include "recording_sleeper.hpp"
+
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/generators/catch_generators.hpp>
+
+#include <chrono>
+#include <string_view>
+#include <vector>
+
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+using meetingbaas::attempt_outcome;
+using meetingbaas::failure_class;
+using meetingbaas::stop_reason;
+using meetingbaas::test::manual_clock;
+using meetingbaas::test::recording_sleeper;
+
+namespace {
+
+// A deterministic policy: no jitter, exponential 100 ms doubling, cap 1 s, 5 attempts.
+constexpr auto plain_policy = meetingbaas::checked(meetingbaas::retry_policy<>{
+    .backoff = {.initial = 100ms, .multiplier = 2.0, .maximum = 1s},
+    .jitter = meetingbaas::no_jitter,
+    .stop = meetingbaas::stop_after_attempts(5),
+});
+
+template <class Policy = meetingbaas::retry_policy<>, class Hooks = meetingbaas::no_hooks>
+using test_options = meetingbaas::retry_options<meetingbaas::http_classifier, manual_clock, recording_sleeper,
+                                                meetingbaas::splitmix64, Hooks>;
+
+struct event_log {
+    std::vector<meetingbaas::retry_event> events;
+};
+struct logging_hooks {
+    event_log* log;
+    void on_attempt(const meetingbaas::retry_event& e) const { log->events.push_back(e); }
+    void on_retry(const meetingbaas::retry_event& e) const { log->events.push_back(e); }
+    void on_give_up(const meetingbaas::retry_event& e) const { log->events.push_back(e); }
+    void on_success(const meetingbaas::retry_event& e) const { log->events.push_back(e); }
+};
+
+}  // namespace
+
+TEST_CASE("http_classifier retries transport errors and transient statuses", "[retry]")
+{
+    constexpr meetingbaas::http_classifier classify;
+    STATIC_REQUIRE(classify(attempt_outcome::not_sent()) == failure_class::transient);
+    STATIC_REQUIRE(classify(attempt_outcome::maybe_sent()) == failure_class::transient);
+    const int status = GENERATE(408, 425, 500, 502, 504);
+    CAPTURE(status);
+    CHECK(classify(attempt_outcome::http(status)) == failure_class::transient);
+}
+
+TEST_CASE("http_classifier treats 429 and 503 as throttling", "[retry]")
+{
+    STATIC_REQUIRE(meetingbaas::http_classifier{}(attempt_outcome::http(429)) == failure_class::throttled);
+    STATIC_REQUIRE(meetingbaas::http_classifier{}(attempt_outcome::http(503)) == failure_class::throttled);
+}
+
+TEST_CASE("http_classifier never retries other 4xx, 501 and 505", "[retry]")
+{
+    const int status = GENERATE(400, 401, 403, 404, 405, 409, 410, 413, 422, 451, 499, 501, 505, 511, 599, 600, 0, -1);
+    CAPTURE(status);
+    CHECK(meetingbaas::http_classifier{}(attempt_outcome::http(status)) == failure_class::permanent);
+}
+
+TEST_CASE("http_classifier treats 1xx to 3xx as success", "[retry]")
+{
+    const int status = GENERATE(100, 200, 201, 204, 299, 301, 304, 399);
+    CAPTURE(status);
+    CHECK(meetingbaas::http_classifier{}(attempt_outcome::http(status)) == failure_class::success);
+}
+
+TEST_CASE("http_classifier makes the daily bot cap final", "[retry]")
+{
+    STATIC_REQUIRE(meetingbaas::http_classifier{}(attempt_outcome::http(429, 60s, "FST_ERR_DAILY_BOT_CAP_REACHED")) ==
+                   failure_class::permanent);
+    STATIC_REQUIRE(meetingbaas::http_classifier{}(attempt_outcome::http(429, 1s, "FST_ERR_TOO_MANY_REQUESTS")) ==
+                   failure_class::throttled);
+}
+
+TEST_CASE("http_classifier can be extended by wrapping and its final codes replaced", "[retry]")
+{
+    static constexpr std::string_view codes[] = {"MY_QUOTA"};
+    constexpr meetingbaas::http_classifier custom{codes};
+    STATIC_REQUIRE(custom(attempt_outcome::http(503, {}, "MY_QUOTA")) == failure_class::permanent);
+    STATIC_REQUIRE(custom(attempt_outcome::http(429, {}, "FST_ERR_DAILY_BOT_CAP_REACHED")) == failure_class::throttled);
+
+    // A calendar sync may treat 409 (bad bot status, being updated) as transient.
+    constexpr auto extended = [](const attempt_outcome& o) {
+        if (o.kind == meetingbaas::outcome_kind::http_status && o.status == 409) return failure_class::transient;
+        return meetingbaas::http_classifier{}(o);
+    };
+    STATIC_REQUIRE(meetingbaas::retry_classifier<decltype(extended)>);
+    STATIC_REQUIRE(extended(attempt_outcome::http(409)) == failure_class::transient);
+    STATIC_REQUIRE(extended(attempt_outcome::http(404)) == failure_class::permanent);
+}
+
+TEST_CASE("retry_is_safe gates non-idempotent requests on proof of not sending", "[retry]")
+{
+    using meetingbaas::idempotency;
+    STATIC_REQUIRE(meetingbaas::retry_is_safe(attempt_outcome::maybe_sent(), idempotency::idempotent));
+    STATIC_REQUIRE(meetingbaas::retry_is_safe(attempt_outcome::not_sent(), idempotency::non_idempotent));
+    STATIC_REQUIRE(!meetingbaas::retry_is_safe(attempt_outcome::maybe_sent(), idempotency::non_idempotent));
+    STATIC_REQUIRE(!meetingbaas::retry_is_safe(attempt_outcome::http(503), idempotency::non_idempotent));
+}
+
+TEST_CASE("stop_policy composes with any-of semantics", "[retry]")
+{
+    using meetingbaas::stop_after_attempts;
+    using meetingbaas::stop_after_elapsed;
+    constexpr auto s = stop_after_attempts(5) | stop_after_elapsed(30s) | stop_after_attempts(7);
+    STATIC_REQUIRE(s.max_attempts == 5);
+    STATIC_REQUIRE(s.max_elapsed == 30s);
+    // Elapsed alone does not silently bring an attempt cap (failsafe#364).
+    STATIC_REQUIRE(stop_after_elapsed(10s).max_attempts == meetingbaas::unlimited_attempts);
+    STATIC_REQUIRE(!stop_after_elapsed(10s).check());
+    STATIC_REQUIRE(meetingbaas::stop_policy{}.check().field == "/stop");
+    STATIC_REQUIRE(stop_after_attempts(0).check().field == "/stop/max_attempts");
+}
+
+TEST_CASE("validated reports the offending field of an invalid policy", "[retry]")
+{
+    meetingbaas::retry_policy<> p;
+    p.backoff.multiplier = 0.5;
+    const auto r = meetingbaas::validated(p);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == meetingbaas::errc::invalid_argument);
+    CHECK(r.error().where == "/backoff/multiplier");
+    CHECK(meetingbaas::validated(meetingbaas::meetingbaas_api_policy).has_value());
+
+    meetingbaas::retry_policy<meetingbaas::linear_backoff> lin{.backoff = {.initial = 0ms},
+                                                               .jitter = meetingbaas::decorrelated_jitter};
+    const auto r2 = meetingbaas::validated(lin);
+    REQUIRE_FALSE(r2);
+    CHECK(r2.error().where == "/jitter/kind");
+    CHECK(meetingbaas::validated(meetingbaas::retry_budget_config{.max_tokens = 0}).error().where ==
+          "/budget/max_tokens");
+}
+
+TEST_CASE("retry succeeds after two 503s with exactly the backoff slept", "[retry]")
+{
+    manual_clock clock;
+    recording_sleeper sleeper(clock);
+    int calls = 0;
+    const auto r = meetingbaas::retry(
+        plain_policy, [&] { return ++calls < 3 ? attempt_outcome::http(503) : attempt_outcome::http(200); },
+        test_options<>{.clock = clock, .sleep = sleeper, .random = meetingbaas::splitmix64(1)});
+    CHECK(calls == 3);
+    CHECK(r.attempts == 3);
+    CHECK(r.decision.reason == stop_reason::succeeded);
+    CHECK(r.slept == 300ms);
+    CHECK(sleeper.delays() == std::vector<milliseconds>{100ms, 200ms});
+    REQUIRE(r.last);
+    CHECK(r.last->status == 200);
+}
+
+TEST_CASE("retry stops at max_attempts and reports it", "[retry]")
+{
+    manual_clock clock;
+    recording_sleeper sleeper(clock);
+    const auto r = meetingbaas::retry(plain_policy, [] { return attempt_outcome::maybe_sent(); },
+                                      test_options<>{.clock = clock, .sleep = sleeper});
+    CHECK(r.attempts == 5);
+    CHECK(r.decision.reason == stop_reason::attempts_exhausted);
+    CHECK(meetingbaas::to_errc(r.decision.reason) == meetingbaas::errc::retries_exhausted);
+    CHECK(sleeper.delays() == std::vector<milliseconds>{100ms, 200ms, 400ms, 800ms});
+}
+
+TEST_CASE("retry does not retry a permanent failure", "[retry]")
+{
+    manual_clock clock;
+    recording_sleeper sleeper(clock);
+    int calls = 0;
+    const auto r = meetingbaas::retry(plain_policy, [&] { ++calls; return attempt_outcome::http(404); },
+                                      test_options<>{.clock = clock, .sleep = sleeper});
+    CHECK(calls == 1);
+    CHECK(r.decision.reason == stop_reason::permanent_failure);
+    CHECK(r.decision.classification == failure_class::permanent);
+    CHECK(sleeper.count() == 0);
+}
+
+TEST_CASE("retry gives up on a non-idempotent request that may have been sent", "[retry]")
+{
+    manual_clock clock;
+    recording_sleeper sleeper(clock);
+    int calls = 0;
+    auto fn = [&] { return ++calls == 1 ? attempt_outcome::not_sent() : attempt_outcome::maybe_sent(); };
+    const auto r = meetingbaas::retry(plain_policy, fn,
+                                      test_options<>{.idempotence = meetingbaas::idempotency::non_idempotent,
+                                                     .clock = clock,
+                                                     .sleep = sleeper});
+    CHECK(calls == 2);  // the first failure proved nothing was sent: retried once
+    CHECK(r.decision.reason == stop_reason::not_idempotent);
+}
+
+TEST_CASE("retry treats Retry-After as a floor, capped by max_retry_after", "[retry]")
+{
+    manual_clock clock;
+    recording_sleeper sleeper(clock);
+    auto policy = plain_policy;
+    policy.max_retry_after = 5s;
+    int calls = 0;
+    auto fn = [&] {
+        ++calls;
+        if (calls == 1) return attempt_outcome::http(429, 2s);   // longer than 100 ms backoff: wins
+        if (calls == 2) return attempt_outcome::http(429, 10ms);  // shorter than 200 ms backoff: ignored
+        if (calls == 3) return attempt_outcome::http(503, 1h);   // capped at 5 s
+        return attempt_outcome::http(204);
+    };
+    std::vector<meetingbaas::delay_source> sources;
+    struct source_hooks {
+        std::vector<meetingbaas::delay_source>* out;
+        void on_retry(const meetingbaas::retry_event& e) const { out->push_back(e.source); }
+    };
+    const auto r = meetingbaas::retry(policy, fn,
+                                      test_options<meetingbaas::retry_policy<>, source_hooks>{
+                                          .clock = clock, .sleep = sleeper, .hooks = source_hooks{&sources}});
+    CHECK(r.decision.reason == stop_reason::succeeded);
+    CHECK(sleeper.delays() == std::vector<milliseconds>{2s, 200ms, 5s});
+    using meetingbaas::delay_source;
+    CHECK(sources == std::vector<delay_source>{delay_source::retry_after, delay_source::backoff,
+                                               delay_source::retry_after});
+}
+
+TEST_CASE("retry never starts a sleep that would cross the deadline", "[retry]")
+{
+    manual_clock clock;
+    recording_sleeper sleeper(clock);
+    auto policy = plain_policy;
+    policy.stop = meetingbaas::stop_after_attempts(100);
+    // Each attempt takes 50 ms; deadline 1 s from now.
+    auto fn = [&] {
+        clock.advance(50ms);
+        return attempt_outcome::http(500);
+    };
+    const auto deadline = clock.now() + 1s;
+    const auto r = meetingbaas::retry(policy, fn,
+                                      test_options<>{.deadline = deadline, .clock = clock, .sleep = sleeper});
+    CHECK(r.decision.reason == stop_reason::deadline_exceeded);
+    CHECK(r.decision.source == meetingbaas::delay_source::deadline);
+    CHECK(meetingbaas::to_errc(r.decision.reason) == meetingbaas::errc::deadline_exceeded);
+    // attempts at 0, 150, 400, 850 ms (after 100, 200, 400 ms sleeps); the next 800 ms sleep would end
+    // at 1700 ms > 1 s, so it is refused.
+    CHECK(sleeper.delays() == std::vector<milliseconds>{100ms, 200ms, 400ms});
+    CHECK(r.attempts == 4);
+    CHECK(clock.now() < deadline);
+}
+
+TEST_CASE("retry honours max_elapsed as a distinct stop reason", "[retry]")
+{
+    manual_clock clock;
+    recording_sleeper sleeper(clock);
+    auto policy = plain_policy;
+    policy.stop = meetingbaas::stop_after_elapsed(1s);
+    const auto r = meetingbaas::retry(policy, [] { return attempt_outcome::maybe_sent(); },
+                                      test_options<>{.clock = clock, .sleep = sleeper});
+    CHECK(r.decision.reason == stop_reason::elapsed_exhausted);
+    CHECK(sleeper.delays() == std::vector<milliseconds>{100ms, 200ms, 400ms});  // 700 ms; +800 crosses 1 s
+}
+
+TEST_CASE("retry does not start an attempt after the deadline passed", "[retry]")
+{
+    manual_clock clock;
+    recording_sleeper sleeper(clock);
+    int calls = 0;
+    const auto r = meetingbaas::retry(plain_policy, [&] { ++calls; return attempt_outcome::succeeded(); },
+                                      test_options<>{.deadline = clock.now() - 1ms, .clock = clock, .sleep = sleeper});
+    CHECK(calls == 0);
+    CHECK_FALSE(r.last);
+    CHECK(r.decision.reason == stop_reason::deadline_exceeded);
+}
+
+TEST_CASE("retry charges the attempt reserve against the deadline", "[retry]")
+{
+    manual_clock clock;
+    recording_sleeper sleeper(clock);
+    auto policy = plain_policy;
+    policy.attempt_reserve = 500ms;
+    const auto r = meetingbaas::retry(policy, [] { return attempt_outcome::http(502); },
+                                      test_options<>{.deadline = clock.now() + 1s, .clock = clock, .sleep = sleeper});
+    // at 0 ms: 100 + 500 < 1000 left (ok); at 100 ms: 200 + 500 < 900 (ok); at 300 ms: 400 + 500 >= 700: stop
+    CHECK(sleeper.delays() == std::vector<milliseconds>{100ms, 200ms});
+    CHECK(r.decision.reason == stop_reason::deadline_exceeded);
+}
+
+TEST_CASE("retry passes the permit to functions that want the time left", "[retry]")
+{
+    manual_clock clock;
+    recording_sleeper sleeper(clock);
+    std::vector<milliseconds> budgets;
+    const auto r = meetingbaas::retry(
+        plain_policy,
+        [&](const meetingbaas::attempt_permit& p) {
+            budgets.push_back(p.time_left.value_or(milliseconds(-1)));
+            return p.attempt < 3 ? attempt_outcome::http(500) : attempt_outcome::http(200);
+        },
+        test_options<>{.deadline = clock.now() + 10s, .clock = clock, .sleep = sleeper});
+    CHECK(r.attempts == 3);
+    CHECK(budgets == std::vector<milliseconds>{10s, 9900ms, 9700ms});
+}
+
+TEST_CASE("retry maps arbitrary results through an observer", "[retry]")
+{
+    manual_clock clock;
+    recording_sleeper sleeper(clock);
+    struct response {
+        int status;
+        int body;
+    };
+    int calls = 0;
+    const auto r = meetingbaas::retry(
+        plain_policy, [&] { return response{++calls < 2 ? 500 : 200, calls}; },
+        [](const response& resp) { return attempt_outcome::http(resp.status); },
+        test_options<>{.clock = clock, .sleep = sleeper});
+    REQUIRE(r.last);
+    CHECK(r.last->body == 2);
+    CHECK(r.decision.reason == stop_reason::succeeded);
+}
+
+TEST_CASE("hooks see attempts, retries and the give-up with delay, source and classification", "[retry]")
+{
+    manual_clock clock;
+    recording_sleeper sleeper(clock);
+    event_log log;
+    auto policy = plain_policy;
+    policy.stop = meetingbaas::stop_after_attempts(3);
+    const auto r = meetingbaas::retry(policy, [] { return attempt_outcome::http(503, 150ms); },
+                                      test_options<meetingbaas::retry_policy<>, logging_hooks>{
+                                          .clock = clock, .sleep = sleeper, .hooks = logging_hooks{&log}});
+    CHECK(r.decision.reason == stop_reason::attempts_exhausted);
+    using K = meetingbaas::retry_event_kind;
+    REQUIRE(log.events.size() == 6);
+    CHECK(log.events[0].kind == K::attempt);
+    CHECK(log.events[0].attempt == 1);
+    CHECK(log.events[1].kind == K::retry);
+    CHECK(log.events[1].delay == 150ms);
+    CHECK(log.events[1].source == meetingbaas::delay_source::retry_after);
+    CHECK(log.events[1].classification == failure_class::throttled);
+    REQUIRE(log.events[1].outcome != nullptr);
+    CHECK(log.events[1].outcome->status == 503);
+    CHECK(log.events[2].kind == K::attempt);
+    CHECK(log.events[3].kind == K::retry);
+    CHECK(log.events[3].delay == 200ms);
+    CHECK(log.events[3].source == meetingbaas::delay_source::backoff);
+    CHECK(log.events[5].kind == K::give_up);
+    CHECK(log.events[5].attempt == 3);
+    CHECK(log.events[5].reason == stop_reason::attempts_exhausted);
+}
+
+TEST_CASE("retrier step API drives retries without sleeping", "[retry]")
+{
+    manual_clock clock;
+    meetingbaas::retrier<meetingbaas::exponential_backoff, manual_clock> r(plain_policy, clock,
+                                                                           meetingbaas::splitmix64(3));
+    r.start({.deadline = clock.now() + 10s});
+    auto p = r.begin_attempt();
+    REQUIRE(p);
+    CHECK(p.attempt == 1);
+    auto d = r.next(attempt_outcome::http(500));
+    REQUIRE(d);
+    CHECK(d.delay == 100ms);
+    CHECK(d.source == meetingbaas::delay_source::backoff);
+    clock.advance(d.delay);
+    REQUIRE(r.begin_attempt());
+    d = r.next(attempt_outcome::http(201));
+    CHECK_FALSE(d);
+    CHECK(d.reason == stop_reason::succeeded);
+    CHECK(d.attempt == 2);
+}
+
+TEST_CASE("retrier state can be saved and resumed by a job queue", "[retry]")
+{
+    manual_clock clock;
+    using retrier_t = meetingbaas::retrier<meetingbaas::exponential_backoff, manual_clock>;
+    meetingbaas::retry_state<manual_clock> saved;
+    {
+        retrier_t r(plain_policy, clock, meetingbaas::splitmix64(3));
+        r.start();
+        REQUIRE(r.begin_attempt());
+        REQUIRE(r.next(attempt_outcome::http(503)));
+        REQUIRE(r.begin_attempt());
+        const auto d = r.next(attempt_outcome::http(503));
+        REQUIRE(d);
+        CHECK(d.delay == 200ms);
+        saved = r.state();
+    }
+    clock.advance(200ms);
+    retrier_t again(plain_policy, clock, meetingbaas::splitmix64(4));
+    again.resume(saved);
+    const auto p = again.begin_attempt();
+    REQUIRE(p);
+    CHECK(p.attempt == 3);
+    const auto d = again.next(attempt_outcome::maybe_sent());
+    REQUIRE(d);
+    CHECK(d.delay == 400ms);
+}
+
+TEST_CASE("meetingbaas_api_policy is valid and bounded", "[retry]")
+{
+    constexpr auto& p = meetingbaas::meetingbaas_api_policy;
+    STATIC_REQUIRE(!p.check());
+    STATIC_REQUIRE(p.stop.max_attempts == 5);
+    STATIC_REQUIRE(p.backoff.delay(0) == 500ms);
+    STATIC_REQUIRE(p.backoff.delay(10'000) == 10s);
+    STATIC_REQUIRE(!meetingbaas::meetingbaas_budget_config.check());
+}
+
+TEST_CASE("to_string names every enumerator", "[retry]")
+{
+    STATIC_REQUIRE(meetingbaas::to_string(stop_reason::budget_exhausted) == "budget_exhausted");
+    STATIC_REQUIRE(meetingbaas::to_string(meetingbaas::delay_source::retry_after) == "retry_after");
+    STATIC_REQUIRE(meetingbaas::to_string(failure_class::throttled) == "throttled");
+    STATIC_REQUIRE(meetingbaas::to_string(meetingbaas::outcome_kind::transport_not_sent) == "transport_not_sent");
+    STATIC_REQUIRE(meetingbaas::to_string(meetingbaas::jitter_kind::decorrelated) == "decorrelated");
+}
+
+TEST_CASE("decisions and parsing are noexcept where documented", "[retry]")
+{
+    STATIC_REQUIRE(noexcept(std::declval<const meetingbaas::exponential_backoff&>().delay(1)));
+    STATIC_REQUIRE(noexcept(std::declval<const meetingbaas::http_classifier&>()(std::declval<const attempt_outcome&>())));
+    STATIC_REQUIRE(noexcept(std::declval<meetingbaas::retry_budget&>().on_failure()));
+}
