@@ -3,3 +3,4 @@
 if(TARGET meetingbaas::sqlite)
   meetingbaas_add_test(sqlite SOURCES adapters/sqlite.test.cpp LIBS meetingbaas::sqlite)
 endif()
+meetingbaas_add_test(idempotency SOURCES idempotency.test.cpp idempotency_key.test.cpp CONCURRENCY)
