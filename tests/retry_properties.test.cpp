@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: MIT
+// Property tests: random policies, outcomes and timings (seeded, so failures reproduce) against the
+// invariants the documentation promises.
+#include <meetingbaas/retry.hpp>
+
+#include "manual_clock.hpp"
+#include "recording_sleeper.hpp"
+
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/generators/catch_generators.hpp>
+#include <catch2/generators/catch_generators_range.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+using meetingbaas::attempt_outcome;
+using meetingbaas::splitmix64;
+using meetingbaas::stop_reason;
+using meetingbaas::test::manual_clock;
+
+namespace {
+
+std::int64_t pick(splitmix64& g, std::int64_t lo, std::int64_t hi)  // inclusive
+{
+    return lo + static_cast<std::int64_t>(g() % static_cast<std::uint64_t>(hi - lo + 1));
+}
+
+meetingbaas::jitter_policy random_jitter(splitmix64& g)
+{
+    switch (pick(g, 0, 4)) {
+        case 0: return meetingbaas::no_jitter;
+        case 1: return meetingbaas::full_jitter;
+        case 2: return meetingbaas::equal_jitter;
+        case 3: return meetingbaas::decorrelated_jitter;
+        default: return meetingbaas::plus_minus(static_cast<double>(pick(g, 1, 100)) / 100.0);
+    }
+}
+
+meetingbaas::retry_policy<> random_policy(splitmix64& g)
+{
+    meetingbaas::retry_policy<> p;
+    p.backoff.initial = milliseconds(pick(g, 1, 2000));
+    p.backoff.multiplier = 1.0 + static_cast<double>(pick(g, 0, 3000)) / 1000.0;
+    p.backoff.maximum = p.backoff.initial + milliseconds(pick(g, 0, 60'000));
+    p.jitter = random_jitter(g);
+    p.stop = meetingbaas::stop_after_attempts(static_cast<std::uint32_t>(pick(g, 1, 30)));
+    if (pick(g, 0, 1) == 1) p.stop = p.stop | meetingbaas::stop_after_elapsed(milliseconds(pick(g, 1, 120'000)));
+    p.max_retry_after = milliseconds(pick(g, 0, 30'000));
+    p.attempt_reserve = milliseconds(pick(g, 0, 500));
+    return p;
+}
+
+attempt_outcome random_outcome(splitmix64& g)
+{
+    constexpr int statuses[] = {200, 204, 400, 404, 408, 425, 429, 500, 501, 502, 503, 504, 505};
+    const auto k = pick(g, 0, 9);
+    if (k == 0) return attempt_outcome::not_sent();
+    if (k == 1) return attempt_outcome::maybe_sent();
+    attempt_outcome o = attempt_outcome::http(statuses[pick(g, 0, 12)]);
+    // Mostly failures, so that runs are long.
+    if (pick(g, 0, 3) != 0) o.status = (pick(g, 0, 1) == 0) ? 503 : 500;
+    if (pick(g, 0, 2) == 0) o.retry_after = milliseconds(pick(g, 0, 100'000));
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("property: retry delays respect bounds, caps, pushback floors and the deadline", "[retry]")
+{
+    const auto seed = GENERATE(range<std::uint64_t>(0, 300));
+    CAPTURE(seed);
+    splitmix64 g(seed);
+    const auto policy = random_policy(g);
+    REQUIRE_FALSE(policy.check());
+
+    manual_clock clock;
+    const auto start = clock.now();
+    const bool has_deadline = pick(g, 0, 2) != 0;
+    const auto deadline = start + milliseconds(pick(g, 1, 200'000));
+    meetingbaas::retry_budget budget({.max_tokens = 20, .token_ratio = 0.5});
+    meetingbaas::retrier<meetingbaas::exponential_backoff, manual_clock> r(policy, clock, splitmix64(seed * 7919));
+    r.start({.deadline = has_deadline ? std::optional(deadline) : std::nullopt, .budget = &budget});
+
+    const auto cap = std::max(policy.backoff.maximum, policy.max_retry_after);
+    for (int step = 0; step < 100; ++step) {
+        const auto permit = r.begin_attempt();
+        if (!permit) {
+            CHECK((permit.reason == stop_reason::deadline_exceeded || permit.reason == stop_reason::elapsed_exhausted));
+            break;
+        }
+        // The attempt starts strictly before the deadline, with room for its reserve.
+        if (has_deadline) REQUIRE(clock.now() + policy.attempt_reserve < deadline);
+        if (policy.stop.max_elapsed != milliseconds::max()) {
+            REQUIRE(meetingbaas::detail::saturating_ms(clock.now() - start) + policy.attempt_reserve <
+                    policy.stop.max_elapsed);
+        }
+        REQUIRE(permit.attempt <= policy.stop.max_attempts);
+        clock.advance(milliseconds(pick(g, 0, 300)));  // the attempt's own duration
+        const attempt_outcome o = random_outcome(g);
+        const auto d = r.next(o);
+        REQUIRE(budget.tokens() >= 0.0);
+        REQUIRE(budget.tokens() <= 20.0);
+        if (!d) {
+            CHECK(d.reason != stop_reason::none);
+            break;
+        }
+        REQUIRE(d.delay >= 0ms);
+        REQUIRE(d.delay <= cap);
+        if (d.source == meetingbaas::delay_source::backoff) REQUIRE(d.delay <= policy.backoff.maximum);
+        if (o.retry_after) REQUIRE(d.delay >= std::min(*o.retry_after, policy.max_retry_after));
+        if (has_deadline) REQUIRE(clock.now() + d.delay + policy.attempt_reserve < deadline);
+        if (policy.stop.max_elapsed != milliseconds::max()) {
+            REQUIRE(meetingbaas::detail::saturating_ms(clock.now() - start) + d.delay + policy.attempt_reserve <
+                    policy.stop.max_elapsed);
+        }
+        clock.advance(d.delay);
+    }
+}
+
+TEST_CASE("property: jittered backoff stays within [0, cap] at any retry number", "[backoff]")
+{
+    const auto seed = GENERATE(range<std::uint64_t>(0, 200));
+    CAPTURE(seed);
+    splitmix64 g(seed);
+    const auto policy = random_policy(g);
+    milliseconds previous = 0ms;
+    for (int i = 0; i < 200; ++i) {
+        const auto n = static_cast<std::uint32_t>(i < 100 ? i : pick(g, 0, 4'000'000'000));
+        const auto computed = policy.backoff.delay(n);
+        REQUIRE(computed >= policy.backoff.initial);
+        REQUIRE(computed <= policy.backoff.maximum);
+        REQUIRE(policy.backoff.delay(n + (n < 4'000'000'000U ? 1 : 0)) >= computed);  // monotone
+        const auto d = policy.jitter.apply(computed, policy.backoff.base(), policy.backoff.cap(), previous, g);
+        REQUIRE(d >= 0ms);
+        REQUIRE(d <= policy.backoff.maximum);
+        if (policy.jitter.kind == meetingbaas::jitter_kind::equal) REQUIRE(d >= computed / 2);
+        if (policy.jitter.kind == meetingbaas::jitter_kind::decorrelated) REQUIRE(d >= policy.backoff.initial);
+        previous = d;
+    }
+}
+
+TEST_CASE("property: the same seed gives the same delays", "[retry]")
+{
+    const auto seed = GENERATE(range<std::uint64_t>(0, 20));
+    splitmix64 g(seed);
+    const auto policy = random_policy(g);
+    auto run = [&] {
+        manual_clock clock;
+        meetingbaas::test::recording_sleeper sleeper(clock);
+        (void)meetingbaas::retry(policy, [] { return attempt_outcome::http(503); },
+                                 meetingbaas::retry_options<meetingbaas::http_classifier, manual_clock,
+                                                            meetingbaas::test::recording_sleeper>{
+                                     .clock = clock, .sleep = sleeper, .random = splitmix64(seed)});
+        return sleeper.delays();
+    };
+    CHECK(run() == run());
+}
