@@ -1,0 +1,984 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// Typed models of the Meeting BaaS calendar API (v1 and v2), their non-throwing parsers and the
+// request bodies the api_client sends. Spec: meetingbaas-api.md §4.1 (v1) and §4.2 (v2).
+// Parsers are liberal (unknown fields ignored, nullable fields optional) and precise: every error names
+// the JSON Pointer of the offending value. They never throw, also under -fno-exceptions -DJSON_NOEXCEPTION.
+
+#include <meetingbaas/error.hpp>
+#include <meetingbaas/result.hpp>
+#include <meetingbaas/timestamp.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace meetingbaas::inline v0 {
+
+// ---------------------------------------------------------------------------------------------------
+// v1 models
+// ---------------------------------------------------------------------------------------------------
+
+/// An attendee of a v1 event: `{email, name|null}`.
+struct v1_attendee {
+    std::string email{};
+    std::optional<std::string> name{};
+
+    friend bool operator==(const v1_attendee&, const v1_attendee&) = default;
+};
+
+/// The bot configuration stored on a v1 event (`Event.bot_param`, schema `BotParam`). The common fields
+/// are typed; `json` keeps the whole object (every field, including ones this version does not know).
+struct v1_bot_param {
+    std::string bot_name{};
+    std::optional<std::string> bot_image{};
+    std::optional<std::string> enter_message{};
+    std::optional<std::string> recording_mode{};  ///< speaker_view | gallery_view | audio_only
+    std::optional<std::string> speech_to_text_provider{};
+    std::optional<std::string> webhook_url{};
+    std::optional<std::string> deduplication_key{};
+    std::optional<std::int64_t> noone_joined_timeout{};
+    std::optional<std::int64_t> waiting_room_timeout{};
+    nlohmann::json extra{};  ///< echoed in the bot's webhooks; null when absent
+    nlohmann::json json{};   ///< the whole stored object
+};
+
+/// A v1 calendar event (`GET /calendar_events/{uuid}`, schema `Event`).
+struct v1_event {
+    std::string uuid{};
+    std::string calendar_uuid{};
+    std::string google_id{};  ///< the provider's event id (Google or Microsoft)
+    std::string name{};
+    timestamp start_time{};
+    timestamp end_time{};
+    bool deleted = false;
+    bool is_organizer = false;
+    bool is_recurring = false;
+    std::optional<std::string> recurring_event_id{};
+    timestamp last_updated_at{};
+    std::string meeting_url{};  ///< empty when the event has none
+    std::vector<v1_attendee> attendees{};
+    std::optional<v1_bot_param> bot_param{};  ///< set when a bot is scheduled
+    nlohmann::json raw{};                     ///< the provider's raw event object
+};
+
+/// A v1 calendar (`GET /calendars/`, schema `Calendar`).
+struct v1_calendar {
+    std::string uuid{};
+    std::string name{};
+    std::string email{};
+    std::string google_id{};
+    std::optional<std::string> resource_id{};
+
+    friend bool operator==(const v1_calendar&, const v1_calendar&) = default;
+};
+
+/// One page of `GET /calendar_events/` (`ListEventResponse`): events plus the `next` token or URL.
+struct v1_event_page {
+    std::vector<v1_event> data{};
+    std::optional<std::string> next{};  ///< nullopt when null, empty or absent: no more pages
+};
+
+/// The answer of `POST /calendars/resync_all`.
+struct v1_resync_result {
+    std::vector<std::string> synced_calendars{};
+    std::vector<std::pair<std::string, std::string>> errors{};  ///< (calendar uuid, message)
+};
+
+/// `status` filter of `GET /calendar_events/`. The server's default is `upcoming`, which hides events
+/// that have started: reconcile with `all`.
+enum class v1_event_status { upcoming = 1, past, all };
+
+constexpr std::string_view to_string(v1_event_status s) noexcept
+{
+    switch (s) {
+        case v1_event_status::upcoming: return "upcoming";
+        case v1_event_status::past: return "past";
+        case v1_event_status::all: return "all";
+    }
+    return "upcoming";
+}
+
+/// Filters of `GET /calendar_events/`. Timestamps are ISO 8601 strings sent as given: echo the
+/// provider's own text (e.g. `last_updated_ts`) rather than re-formatting it.
+struct v1_event_query {
+    std::string calendar_id{};  ///< required
+    std::optional<std::string> start_date_gte{};
+    std::optional<std::string> start_date_lte{};
+    std::optional<std::string> updated_at_gte{};
+    std::optional<v1_event_status> status{};  ///< not sent when unset (server default: upcoming)
+    std::optional<std::string> attendee_email{};
+    std::optional<std::string> organizer_email{};
+    std::optional<std::string> cursor{};  ///< start from this page
+};
+
+/// The body of `POST /calendar_events/{uuid}/bot` (`BotParam2`) and of the PATCH (`BotParam3`, where
+/// every field is optional: unset fields, and an empty bot_name, are left out of the body).
+struct v1_bot_config {
+    std::string bot_name{};  ///< required to schedule
+    std::optional<std::string> bot_image{};
+    std::optional<std::string> enter_message{};
+    std::optional<std::string> recording_mode{};
+    std::optional<std::string> speech_to_text_provider{};  ///< "Gladia" | "Runpod" | "Default"
+    std::optional<std::string> speech_to_text_api_key{};
+    std::optional<std::string> webhook_url{};
+    std::optional<std::string> deduplication_key{};
+    std::optional<std::int64_t> noone_joined_timeout{};
+    std::optional<std::int64_t> waiting_room_timeout{};
+    std::optional<std::int64_t> silence_timeout{};
+    std::optional<std::string> streaming_input{};
+    std::optional<std::string> streaming_output{};
+    std::optional<std::string> streaming_audio_frequency{};
+    nlohmann::json extra{};       ///< an object echoed in webhooks; left out when null
+    nlohmann::json additional{};  ///< more top-level fields (an object), merged last; null for none
+
+    /// The JSON body. Pure; does not throw (nlohmann's object insertion on a non-const object).
+    [[nodiscard]] nlohmann::json to_json() const
+    {
+        nlohmann::json body = nlohmann::json::object();
+        if (!bot_name.empty()) body["bot_name"] = bot_name;
+        auto put = [&body](const char* key, const auto& value) {
+            if (value) body[key] = *value;
+        };
+        put("bot_image", bot_image);
+        put("enter_message", enter_message);
+        put("recording_mode", recording_mode);
+        if (speech_to_text_provider) {
+            nlohmann::json stt = nlohmann::json::object();
+            stt["provider"] = *speech_to_text_provider;
+            if (speech_to_text_api_key) stt["api_key"] = *speech_to_text_api_key;
+            body["speech_to_text"] = std::move(stt);
+        }
+        put("webhook_url", webhook_url);
+        put("deduplication_key", deduplication_key);
+        put("noone_joined_timeout", noone_joined_timeout);
+        put("waiting_room_timeout", waiting_room_timeout);
+        put("silence_timeout", silence_timeout);
+        put("streaming_input", streaming_input);
+        put("streaming_output", streaming_output);
+        put("streaming_audio_frequency", streaming_audio_frequency);
+        if (!extra.is_null()) body["extra"] = extra;
+        if (additional.is_object()) {
+            for (auto it = additional.begin(); it != additional.end(); ++it) body[it.key()] = it.value();
+        }
+        return body;
+    }
+};
+
+// ---------------------------------------------------------------------------------------------------
+// v2 models
+// ---------------------------------------------------------------------------------------------------
+
+/// An attendee of a v2 event.
+struct v2_attendee {
+    std::string email{};
+    std::optional<std::string> name{};
+    std::string response_status{};  ///< accepted | declined | tentative | needsAction (open set)
+    std::optional<bool> organizer{};
+    std::optional<bool> self{};
+
+    friend bool operator==(const v2_attendee&, const v2_attendee&) = default;
+};
+
+/// An event as listed by `GET /v2/calendars/{calendar_id}/events`.
+struct v2_event_summary {
+    std::string event_id{};
+    std::string series_id{};
+    std::string event_type{};
+    std::string title{};
+    timestamp start_time{};
+    timestamp end_time{};
+    std::string status{};  ///< confirmed | cancelled | tentative (open set)
+    bool is_exception = false;
+    std::optional<std::string> meeting_url{};
+    std::optional<std::string> meeting_platform{};
+    std::string calendar_id{};
+    bool bot_scheduled = false;
+    std::optional<timestamp> created_at{};
+};
+
+/// One event, `GET /v2/calendars/{calendar_id}/events/{event_id}`.
+struct v2_event {
+    std::string event_id{};
+    std::string series_id{};
+    std::string event_type{};
+    std::string title{};
+    std::optional<std::string> description{};
+    std::optional<std::string> location{};
+    timestamp start_time{};
+    timestamp end_time{};
+    std::optional<std::string> timezone{};
+    bool is_all_day = false;
+    std::string status{};
+    std::optional<std::string> organizer_email{};
+    std::optional<std::string> organizer_name{};
+    std::vector<v2_attendee> attendees{};  ///< empty when null
+    std::optional<std::string> meeting_url{};
+    std::optional<std::string> meeting_platform{};
+    std::string calendar_id{};
+    std::string calendar_platform{};
+    bool bot_scheduled = false;
+    nlohmann::json raw_payload{};  ///< the provider's object, null when absent
+    std::optional<timestamp> created_at{};
+    std::optional<timestamp> updated_at{};
+};
+
+/// A v2 calendar connection (`GET /v2/calendars`).
+struct v2_calendar {
+    std::string calendar_id{};
+    std::string calendar_platform{};  ///< google | microsoft
+    std::string account_email{};
+    std::string status{};
+    std::optional<timestamp> synced_at{};
+    std::optional<timestamp> created_at{};
+};
+
+/// One page of a v2 list endpoint.
+template <class T>
+struct v2_page {
+    std::vector<T> data{};
+    std::optional<std::string> cursor{};       ///< next page; nullopt when there is none
+    std::optional<std::string> prev_cursor{};  ///< previous page
+};
+
+/// Filters of `GET /v2/calendars/{calendar_id}/events`. `limit` and `show_cancelled` are always sent
+/// (the OpenAPI marks them required).
+struct v2_event_query {
+    int limit = 50;  ///< 1..250
+    std::optional<std::string> start_date{};
+    std::optional<std::string> end_date{};
+    std::optional<std::string> status{};  ///< comma list of confirmed,cancelled,tentative
+    bool show_cancelled = true;
+    std::optional<std::string> cursor{};
+};
+
+/// Which events of a series a v2 calendar-bot call targets.
+struct v2_bot_target {
+    std::string series_id{};
+    bool all_occurrences = false;
+    std::optional<std::string> event_id{};  ///< required when all_occurrences is false
+
+    /// The targeting fields as a JSON object (the whole DELETE body).
+    [[nodiscard]] nlohmann::json to_json() const
+    {
+        nlohmann::json body = nlohmann::json::object();
+        body["series_id"] = series_id;
+        body["all_occurrences"] = all_occurrences;
+        if (event_id) body["event_id"] = *event_id;
+        return body;
+    }
+};
+
+/// The bot configuration of `POST|PATCH /v2/calendars/{calendar_id}/bots` (only bot_name is required to
+/// schedule; an empty bot_name is left out, as PATCH allows). Other fields (timeout_config, zoom_config,
+/// streaming_*, transcription_*, callback_*) go in `additional`.
+struct v2_bot_config {
+    std::string bot_name{};
+    std::optional<std::string> bot_image{};
+    std::optional<std::string> recording_mode{};
+    std::optional<std::string> entry_message{};
+    nlohmann::json extra{};       ///< object, left out when null
+    nlohmann::json additional{};  ///< more top-level fields (an object), merged last
+
+    [[nodiscard]] nlohmann::json to_json() const
+    {
+        nlohmann::json body = nlohmann::json::object();
+        if (!bot_name.empty()) body["bot_name"] = bot_name;
+        if (bot_image) body["bot_image"] = *bot_image;
+        if (recording_mode) body["recording_mode"] = *recording_mode;
+        if (entry_message) body["entry_message"] = *entry_message;
+        if (!extra.is_null()) body["extra"] = extra;
+        if (additional.is_object()) {
+            for (auto it = additional.begin(); it != additional.end(); ++it) body[it.key()] = it.value();
+        }
+        return body;
+    }
+};
+
+/// A per-event failure inside a v2 calendar-bot answer.
+struct v2_bot_item_error {
+    std::string event_id{};
+    std::string code{};
+    std::string message{};
+    std::optional<std::string> details{};
+
+    friend bool operator==(const v2_bot_item_error&, const v2_bot_item_error&) = default;
+};
+
+/// The partial-success answer of the v2 calendar-bot endpoints:
+/// `{success, data: [{event_id}], errors: [{event_id, code, message, details|null}]}`.
+struct v2_bot_result {
+    bool success = false;
+    std::vector<std::string> succeeded{};  ///< event ids the operation applied to
+    std::vector<v2_bot_item_error> errors{};
+
+    /// True when every targeted event succeeded.
+    [[nodiscard]] bool complete() const noexcept { return errors.empty(); }
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Non-throwing JSON reading with JSON-Pointer locations
+// ---------------------------------------------------------------------------------------------------
+
+namespace detail {
+
+/// `base` + "/" + key, with '~' and '/' escaped (RFC 6901).
+inline std::string pointer_append(std::string_view base, std::string_view key)
+{
+    std::string out(base);
+    out += '/';
+    for (const char c : key) {
+        if (c == '~') {
+            out += "~0";
+        } else if (c == '/') {
+            out += "~1";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+inline std::string pointer_index(std::string_view base, std::size_t i)
+{
+    return std::string(base) + '/' + std::to_string(i);
+}
+
+inline std::string_view json_type_name(const nlohmann::json& j) noexcept
+{
+    return j.type_name();  // noexcept in nlohmann: "null", "object", "string", ...
+}
+
+/// Field reader over one JSON object; every error carries the field's JSON Pointer.
+class api_object_reader {
+public:
+    api_object_reader(const nlohmann::json& object, std::string path) : object_(object), path_(std::move(path)) {}
+
+    [[nodiscard]] const std::string& path() const noexcept { return path_; }
+
+    /// The member, or nullptr when absent (find() never throws, even on non-objects).
+    [[nodiscard]] const nlohmann::json* find(std::string_view key) const
+    {
+        const auto it = object_.find(key);
+        return it == object_.end() ? nullptr : &*it;
+    }
+
+    [[nodiscard]] error missing(std::string_view key) const
+    {
+        return error{errc::missing_field, pointer_append(path_, key), "required field is absent"};
+    }
+    [[nodiscard]] error wrong(std::string_view key, std::string_view expected, const nlohmann::json& got) const
+    {
+        std::string message = "expected ";
+        message += expected;
+        message += ", got ";
+        message += json_type_name(got);
+        return error{errc::wrong_type, pointer_append(path_, key), std::move(message)};
+    }
+
+    /// A required string.
+    [[nodiscard]] result<std::string> string(std::string_view key) const
+    {
+        const auto* v = find(key);
+        if (v == nullptr) return missing(key);
+        if (!v->is_string()) return wrong(key, "string", *v);
+        return v->get_ref<const std::string&>();
+    }
+
+    /// A string that may be absent (-> fallback) or null (-> fallback).
+    [[nodiscard]] result<std::string> string_or(std::string_view key, std::string fallback) const
+    {
+        const auto* v = find(key);
+        if (v == nullptr || v->is_null()) return fallback;
+        if (!v->is_string()) return wrong(key, "string", *v);
+        return v->get_ref<const std::string&>();
+    }
+
+    /// A string that may be absent or null (-> nullopt).
+    [[nodiscard]] result<std::optional<std::string>> optional_string(std::string_view key) const
+    {
+        const auto* v = find(key);
+        if (v == nullptr || v->is_null()) return std::optional<std::string>{};
+        if (!v->is_string()) return wrong(key, "string or null", *v);
+        return std::optional<std::string>(v->get_ref<const std::string&>());
+    }
+
+    /// A required boolean.
+    [[nodiscard]] result<bool> boolean(std::string_view key) const
+    {
+        const auto* v = find(key);
+        if (v == nullptr) return missing(key);
+        if (!v->is_boolean()) return wrong(key, "boolean", *v);
+        return v->get<bool>();
+    }
+
+    /// A boolean that may be absent or null (-> fallback).
+    [[nodiscard]] result<bool> boolean_or(std::string_view key, bool fallback) const
+    {
+        const auto* v = find(key);
+        if (v == nullptr || v->is_null()) return fallback;
+        if (!v->is_boolean()) return wrong(key, "boolean", *v);
+        return v->get<bool>();
+    }
+
+    [[nodiscard]] result<std::optional<bool>> optional_boolean(std::string_view key) const
+    {
+        const auto* v = find(key);
+        if (v == nullptr || v->is_null()) return std::optional<bool>{};
+        if (!v->is_boolean()) return wrong(key, "boolean or null", *v);
+        return std::optional<bool>(v->get<bool>());
+    }
+
+    /// An integer that may be absent or null.
+    [[nodiscard]] result<std::optional<std::int64_t>> optional_integer(std::string_view key) const
+    {
+        const auto* v = find(key);
+        if (v == nullptr || v->is_null()) return std::optional<std::int64_t>{};
+        if (v->is_number_integer()) {
+            if (v->is_number_unsigned() && v->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
+                return error{errc::invalid_value, pointer_append(path_, key), "integer out of range"};
+            }
+            return std::optional<std::int64_t>(v->get<std::int64_t>());
+        }
+        return wrong(key, "integer or null", *v);
+    }
+
+    /// A required date-time: an ISO 8601 string, or (tolerated, seen in 2024 v1 payloads) the Rust
+    /// SystemTime object `{secs_since_epoch, nanos_since_epoch}`.
+    [[nodiscard]] result<timestamp> time(std::string_view key) const
+    {
+        const auto* v = find(key);
+        if (v == nullptr) return missing(key);
+        return time_value(key, *v);
+    }
+
+    /// A date-time that may be absent or null.
+    [[nodiscard]] result<std::optional<timestamp>> optional_time(std::string_view key) const
+    {
+        const auto* v = find(key);
+        if (v == nullptr || v->is_null()) return std::optional<timestamp>{};
+        auto t = time_value(key, *v);
+        if (!t) return t.error();
+        return std::optional<timestamp>(std::move(*t));
+    }
+
+    /// Any JSON value (null when absent), copied.
+    [[nodiscard]] nlohmann::json any(std::string_view key) const
+    {
+        const auto* v = find(key);
+        return v == nullptr ? nlohmann::json() : *v;
+    }
+
+private:
+    [[nodiscard]] result<timestamp> time_value(std::string_view key, const nlohmann::json& v) const
+    {
+        if (v.is_string()) {
+            auto t = parse_timestamp(v.get_ref<const std::string&>());
+            if (!t) {
+                auto e = t.error();
+                e.where = pointer_append(path_, key);
+                return e;
+            }
+            return t;
+        }
+        if (v.is_object()) {
+            const api_object_reader inner(v, pointer_append(path_, key));
+            const auto* secs = inner.find("secs_since_epoch");
+            if (secs == nullptr) return inner.missing("secs_since_epoch");
+            if (!secs->is_number_integer()) return inner.wrong("secs_since_epoch", "integer", *secs);
+            auto nanos = inner.optional_integer("nanos_since_epoch");
+            if (!nanos) return nanos.error();
+            const auto s = secs->is_number_unsigned() ? static_cast<std::int64_t>(std::min<std::uint64_t>(
+                                                            secs->get<std::uint64_t>(), INT64_MAX))
+                                                      : secs->get<std::int64_t>();
+            auto base = time_from_epoch(s, epoch_unit::seconds);
+            if (!base) {
+                auto e = base.error();
+                e.where = inner.path();
+                return e;
+            }
+            const auto n = nanos->value_or(0);
+            if (n < 0 || n > 999'999'999) {
+                return error{errc::invalid_value, pointer_append(inner.path(), "nanos_since_epoch"),
+                             "nanoseconds out of range"};
+            }
+            const utc_time t = *base + std::chrono::microseconds(n / 1000);
+            return timestamp{t, format_timestamp(t), false};
+        }
+        return wrong(key, "date-time string", v);
+    }
+
+    const nlohmann::json& object_;
+    std::string path_{};
+};
+
+/// Requires `j` to be an object; `path` names it.
+inline result<void> require_object(const nlohmann::json& j, std::string_view path)
+{
+    if (j.is_object()) return {};
+    return error{errc::not_an_object, std::string(path.empty() ? "/" : path),
+                 std::string("expected an object, got ") + std::string(json_type_name(j))};
+}
+
+/// Parses an array member with `parse_item(element, pointer)`; absent or null gives an empty vector
+/// when `required` is false.
+template <class T, class F>
+result<std::vector<T>> parse_array(const nlohmann::json& j, const std::string& path, F&& parse_item)
+{
+    if (!j.is_array()) {
+        return error{errc::wrong_type, path.empty() ? std::string("/") : path,
+                     std::string("expected array, got ") + std::string(json_type_name(j))};
+    }
+    std::vector<T> out{};
+    out.reserve(j.size());
+    std::size_t i = 0;
+    for (const auto& item : j) {
+        auto parsed = parse_item(item, pointer_index(path, i));
+        if (!parsed) return parsed.error();
+        out.push_back(std::move(*parsed));
+        ++i;
+    }
+    return out;
+}
+
+/// Parses `body` as JSON without exceptions.
+inline result<nlohmann::json> parse_json_body(std::string_view body)
+{
+    if (body.empty()) return error{errc::empty_input, "/", "empty body"};
+    auto doc = nlohmann::json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded()) return error{errc::malformed_json, "/", "the body is not valid JSON"};
+    return doc;
+}
+
+}  // namespace detail
+
+/// Parses one v1 attendee object.
+[[nodiscard]] inline result<v1_attendee> parse_v1_attendee(const nlohmann::json& j, const std::string& path = "")
+{
+    if (auto ok = detail::require_object(j, path); !ok) return ok.error();
+    const detail::api_object_reader r(j, path);
+    auto email = r.string_or("email", "");
+    if (!email) return email.error();
+    auto name = r.optional_string("name");
+    if (!name) return name.error();
+    return v1_attendee{std::move(*email), std::move(*name)};
+}
+
+/// Parses a stored v1 `BotParam` object.
+[[nodiscard]] inline result<v1_bot_param> parse_v1_bot_param(const nlohmann::json& j, const std::string& path = "")
+{
+    if (auto ok = detail::require_object(j, path); !ok) return ok.error();
+    const detail::api_object_reader r(j, path);
+    v1_bot_param p;
+    auto bot_name = r.string_or("bot_name", "");
+    if (!bot_name) return bot_name.error();
+    p.bot_name = std::move(*bot_name);
+    struct string_field {
+        const char* key;
+        std::optional<std::string>* out;
+    };
+    for (const auto& f : {string_field{"bot_image", &p.bot_image}, string_field{"enter_message", &p.enter_message},
+                          string_field{"recording_mode", &p.recording_mode},
+                          string_field{"speech_to_text_provider", &p.speech_to_text_provider},
+                          string_field{"webhook_url", &p.webhook_url},
+                          string_field{"deduplication_key", &p.deduplication_key}}) {
+        const auto* v = r.find(f.key);
+        // bot_image may be an array in newer schemas: keep it in `json` only.
+        if (std::string_view(f.key) == "bot_image" && v != nullptr && v->is_array()) continue;
+        auto s = r.optional_string(f.key);
+        if (!s) return s.error();
+        *f.out = std::move(*s);
+    }
+    auto noone = r.optional_integer("noone_joined_timeout");
+    if (!noone) return noone.error();
+    p.noone_joined_timeout = *noone;
+    auto waiting = r.optional_integer("waiting_room_timeout");
+    if (!waiting) return waiting.error();
+    p.waiting_room_timeout = *waiting;
+    p.extra = r.any("extra");
+    p.json = j;
+    return p;
+}
+
+/// Parses a v1 `Event` object. Required: uuid, calendar_uuid, start_time, end_time, last_updated_at,
+/// deleted. Other schema-required fields default when absent or null (google_id, name, meeting_url: "";
+/// is_organizer, is_recurring: false; attendees: empty), but a wrong type is always an error.
+/// Errors: not_an_object, missing_field, wrong_type, invalid_timestamp, invalid_value, with `where` the
+/// JSON Pointer below `path`.
+[[nodiscard]] inline result<v1_event> parse_v1_event(const nlohmann::json& j, const std::string& path = "")
+{
+    if (auto ok = detail::require_object(j, path); !ok) return ok.error();
+    const detail::api_object_reader r(j, path);
+    v1_event e;
+    auto uuid = r.string("uuid");
+    if (!uuid) return uuid.error();
+    e.uuid = std::move(*uuid);
+    auto calendar_uuid = r.string("calendar_uuid");
+    if (!calendar_uuid) return calendar_uuid.error();
+    e.calendar_uuid = std::move(*calendar_uuid);
+    auto google_id = r.string_or("google_id", "");
+    if (!google_id) return google_id.error();
+    e.google_id = std::move(*google_id);
+    auto name = r.string_or("name", "");
+    if (!name) return name.error();
+    e.name = std::move(*name);
+    auto start = r.time("start_time");
+    if (!start) return start.error();
+    e.start_time = std::move(*start);
+    auto end = r.time("end_time");
+    if (!end) return end.error();
+    e.end_time = std::move(*end);
+    auto deleted = r.boolean("deleted");
+    if (!deleted) return deleted.error();
+    e.deleted = *deleted;
+    auto organizer = r.boolean_or("is_organizer", false);
+    if (!organizer) return organizer.error();
+    e.is_organizer = *organizer;
+    auto recurring = r.boolean_or("is_recurring", false);
+    if (!recurring) return recurring.error();
+    e.is_recurring = *recurring;
+    auto recurring_id = r.optional_string("recurring_event_id");
+    if (!recurring_id) return recurring_id.error();
+    e.recurring_event_id = std::move(*recurring_id);
+    auto updated = r.time("last_updated_at");
+    if (!updated) return updated.error();
+    e.last_updated_at = std::move(*updated);
+    auto meeting_url = r.string_or("meeting_url", "");
+    if (!meeting_url) return meeting_url.error();
+    e.meeting_url = std::move(*meeting_url);
+    if (const auto* attendees = r.find("attendees"); attendees != nullptr && !attendees->is_null()) {
+        auto list = detail::parse_array<v1_attendee>(*attendees, detail::pointer_append(path, "attendees"),
+                                                     [](const nlohmann::json& a, const std::string& p) {
+                                                         return parse_v1_attendee(a, p);
+                                                     });
+        if (!list) return list.error();
+        e.attendees = std::move(*list);
+    }
+    if (const auto* bot = r.find("bot_param"); bot != nullptr && !bot->is_null()) {
+        auto param = parse_v1_bot_param(*bot, detail::pointer_append(path, "bot_param"));
+        if (!param) return param.error();
+        e.bot_param = std::move(*param);
+    }
+    e.raw = r.any("raw");
+    return e;
+}
+
+/// Parses a v1 `Calendar` object.
+[[nodiscard]] inline result<v1_calendar> parse_v1_calendar(const nlohmann::json& j, const std::string& path = "")
+{
+    if (auto ok = detail::require_object(j, path); !ok) return ok.error();
+    const detail::api_object_reader r(j, path);
+    v1_calendar c;
+    auto uuid = r.string("uuid");
+    if (!uuid) return uuid.error();
+    c.uuid = std::move(*uuid);
+    auto name = r.string_or("name", "");
+    if (!name) return name.error();
+    c.name = std::move(*name);
+    auto email = r.string_or("email", "");
+    if (!email) return email.error();
+    c.email = std::move(*email);
+    auto google_id = r.string_or("google_id", "");
+    if (!google_id) return google_id.error();
+    c.google_id = std::move(*google_id);
+    auto resource = r.optional_string("resource_id");
+    if (!resource) return resource.error();
+    c.resource_id = std::move(*resource);
+    return c;
+}
+
+/// Parses a `ListEventResponse` object `{data: Event[], next?: string|null}`.
+[[nodiscard]] inline result<v1_event_page> parse_v1_event_page(const nlohmann::json& j, const std::string& path = "")
+{
+    if (auto ok = detail::require_object(j, path); !ok) return ok.error();
+    const detail::api_object_reader r(j, path);
+    const auto* data = r.find("data");
+    if (data == nullptr) return r.missing("data");
+    auto events = detail::parse_array<v1_event>(*data, detail::pointer_append(path, "data"),
+                                                [](const nlohmann::json& a, const std::string& p) {
+                                                    return parse_v1_event(a, p);
+                                                });
+    if (!events) return events.error();
+    auto next = r.optional_string("next");
+    if (!next) return next.error();
+    v1_event_page page;
+    page.data = std::move(*events);
+    if (*next && !(*next)->empty()) page.next = std::move(*next);
+    return page;
+}
+
+/// Parses an array of v1 events (the answer of the bot endpoints).
+[[nodiscard]] inline result<std::vector<v1_event>> parse_v1_event_list(const nlohmann::json& j,
+                                                                      const std::string& path = "")
+{
+    return detail::parse_array<v1_event>(j, path, [](const nlohmann::json& a, const std::string& p) {
+        return parse_v1_event(a, p);
+    });
+}
+
+/// Parses the resync_all answer `{synced_calendars: uuid[], errors: [[uuid, message], ...]}`.
+[[nodiscard]] inline result<v1_resync_result> parse_v1_resync_result(const nlohmann::json& j,
+                                                                    const std::string& path = "")
+{
+    if (auto ok = detail::require_object(j, path); !ok) return ok.error();
+    const detail::api_object_reader r(j, path);
+    v1_resync_result out;
+    if (const auto* synced = r.find("synced_calendars"); synced != nullptr && !synced->is_null()) {
+        auto list = detail::parse_array<std::string>(
+            *synced, detail::pointer_append(path, "synced_calendars"),
+            [](const nlohmann::json& a, const std::string& p) -> result<std::string> {
+                if (!a.is_string()) return error{errc::wrong_type, p, "expected string"};
+                return a.get_ref<const std::string&>();
+            });
+        if (!list) return list.error();
+        out.synced_calendars = std::move(*list);
+    }
+    if (const auto* errors = r.find("errors"); errors != nullptr && !errors->is_null()) {
+        auto list = detail::parse_array<std::pair<std::string, std::string>>(
+            *errors, detail::pointer_append(path, "errors"),
+            [](const nlohmann::json& a, const std::string& p) -> result<std::pair<std::string, std::string>> {
+                if (!a.is_array() || a.size() != 2) {
+                    return error{errc::wrong_type, p, "expected a [uuid, message] pair"};
+                }
+                const auto& first = *a.begin();
+                const auto& second = *std::next(a.begin());
+                if (!first.is_string()) return error{errc::wrong_type, p + "/0", "expected string"};
+                std::string message = second.is_string() ? second.get<std::string>() : second.dump();
+                return std::pair<std::string, std::string>(first.get<std::string>(), std::move(message));
+            });
+        if (!list) return list.error();
+        out.errors = std::move(*list);
+    }
+    return out;
+}
+
+/// Parses a v2 attendee.
+[[nodiscard]] inline result<v2_attendee> parse_v2_attendee(const nlohmann::json& j, const std::string& path = "")
+{
+    if (auto ok = detail::require_object(j, path); !ok) return ok.error();
+    const detail::api_object_reader r(j, path);
+    v2_attendee a;
+    auto email = r.string_or("email", "");
+    if (!email) return email.error();
+    a.email = std::move(*email);
+    auto name = r.optional_string("name");
+    if (!name) return name.error();
+    a.name = std::move(*name);
+    auto status = r.string_or("response_status", "");
+    if (!status) return status.error();
+    a.response_status = std::move(*status);
+    auto organizer = r.optional_boolean("organizer");
+    if (!organizer) return organizer.error();
+    a.organizer = *organizer;
+    auto self = r.optional_boolean("self");
+    if (!self) return self.error();
+    a.self = *self;
+    return a;
+}
+
+namespace detail {
+
+/// Fields shared by v2_event_summary and v2_event.
+template <class E>
+result<void> parse_v2_event_common(const api_object_reader& r, E& e)
+{
+    auto event_id = r.string("event_id");
+    if (!event_id) return event_id.error();
+    e.event_id = std::move(*event_id);
+    auto series_id = r.string_or("series_id", "");
+    if (!series_id) return series_id.error();
+    e.series_id = std::move(*series_id);
+    auto event_type = r.string_or("event_type", "");
+    if (!event_type) return event_type.error();
+    e.event_type = std::move(*event_type);
+    auto title = r.string_or("title", "");
+    if (!title) return title.error();
+    e.title = std::move(*title);
+    auto start = r.time("start_time");
+    if (!start) return start.error();
+    e.start_time = std::move(*start);
+    auto end = r.time("end_time");
+    if (!end) return end.error();
+    e.end_time = std::move(*end);
+    auto status = r.string_or("status", "");
+    if (!status) return status.error();
+    e.status = std::move(*status);
+    auto meeting_url = r.optional_string("meeting_url");
+    if (!meeting_url) return meeting_url.error();
+    e.meeting_url = std::move(*meeting_url);
+    auto platform = r.optional_string("meeting_platform");
+    if (!platform) return platform.error();
+    e.meeting_platform = std::move(*platform);
+    auto calendar_id = r.string_or("calendar_id", "");
+    if (!calendar_id) return calendar_id.error();
+    e.calendar_id = std::move(*calendar_id);
+    auto bot = r.boolean_or("bot_scheduled", false);
+    if (!bot) return bot.error();
+    e.bot_scheduled = *bot;
+    auto created = r.optional_time("created_at");
+    if (!created) return created.error();
+    e.created_at = std::move(*created);
+    return {};
+}
+
+}  // namespace detail
+
+/// Parses a v2 event as listed.
+[[nodiscard]] inline result<v2_event_summary> parse_v2_event_summary(const nlohmann::json& j,
+                                                                    const std::string& path = "")
+{
+    if (auto ok = detail::require_object(j, path); !ok) return ok.error();
+    const detail::api_object_reader r(j, path);
+    v2_event_summary e;
+    if (auto ok = detail::parse_v2_event_common(r, e); !ok) return ok.error();
+    auto exception = r.boolean_or("is_exception", false);
+    if (!exception) return exception.error();
+    e.is_exception = *exception;
+    return e;
+}
+
+/// Parses a v2 event's details.
+[[nodiscard]] inline result<v2_event> parse_v2_event(const nlohmann::json& j, const std::string& path = "")
+{
+    if (auto ok = detail::require_object(j, path); !ok) return ok.error();
+    const detail::api_object_reader r(j, path);
+    v2_event e;
+    if (auto ok = detail::parse_v2_event_common(r, e); !ok) return ok.error();
+    struct opt_field {
+        const char* key;
+        std::optional<std::string>* out;
+    };
+    for (const auto& f : {opt_field{"description", &e.description}, opt_field{"location", &e.location},
+                          opt_field{"timezone", &e.timezone}, opt_field{"organizer_email", &e.organizer_email},
+                          opt_field{"organizer_name", &e.organizer_name}}) {
+        auto s = r.optional_string(f.key);
+        if (!s) return s.error();
+        *f.out = std::move(*s);
+    }
+    auto all_day = r.boolean_or("is_all_day", false);
+    if (!all_day) return all_day.error();
+    e.is_all_day = *all_day;
+    auto platform = r.string_or("calendar_platform", "");
+    if (!platform) return platform.error();
+    e.calendar_platform = std::move(*platform);
+    if (const auto* attendees = r.find("attendees"); attendees != nullptr && !attendees->is_null()) {
+        auto list = detail::parse_array<v2_attendee>(*attendees, detail::pointer_append(path, "attendees"),
+                                                     [](const nlohmann::json& a, const std::string& p) {
+                                                         return parse_v2_attendee(a, p);
+                                                     });
+        if (!list) return list.error();
+        e.attendees = std::move(*list);
+    }
+    e.raw_payload = r.any("raw_payload");
+    auto updated = r.optional_time("updated_at");
+    if (!updated) return updated.error();
+    e.updated_at = std::move(*updated);
+    return e;
+}
+
+/// Parses a v2 calendar connection.
+[[nodiscard]] inline result<v2_calendar> parse_v2_calendar(const nlohmann::json& j, const std::string& path = "")
+{
+    if (auto ok = detail::require_object(j, path); !ok) return ok.error();
+    const detail::api_object_reader r(j, path);
+    v2_calendar c;
+    auto id = r.string("calendar_id");
+    if (!id) return id.error();
+    c.calendar_id = std::move(*id);
+    auto platform = r.string_or("calendar_platform", "");
+    if (!platform) return platform.error();
+    c.calendar_platform = std::move(*platform);
+    auto email = r.string_or("account_email", "");
+    if (!email) return email.error();
+    c.account_email = std::move(*email);
+    auto status = r.string_or("status", "");
+    if (!status) return status.error();
+    c.status = std::move(*status);
+    auto synced = r.optional_time("synced_at");
+    if (!synced) return synced.error();
+    c.synced_at = std::move(*synced);
+    auto created = r.optional_time("created_at");
+    if (!created) return created.error();
+    c.created_at = std::move(*created);
+    return c;
+}
+
+/// Parses a v2 success envelope's list: `{success: true, data: [...], cursor?, prev_cursor?}`.
+template <class T, class F>
+[[nodiscard]] result<v2_page<T>> parse_v2_page(const nlohmann::json& j, F&& parse_item)
+{
+    if (auto ok = detail::require_object(j, ""); !ok) return ok.error();
+    const detail::api_object_reader r(j, "");
+    const auto* data = r.find("data");
+    if (data == nullptr) return r.missing("data");
+    auto items = detail::parse_array<T>(*data, "/data", std::forward<F>(parse_item));
+    if (!items) return items.error();
+    v2_page<T> page;
+    page.data = std::move(*items);
+    auto cursor = r.optional_string("cursor");
+    if (!cursor) return cursor.error();
+    if (*cursor && !(*cursor)->empty()) page.cursor = std::move(*cursor);
+    auto prev = r.optional_string("prev_cursor");
+    if (!prev) return prev.error();
+    if (*prev && !(*prev)->empty()) page.prev_cursor = std::move(*prev);
+    return page;
+}
+
+/// Parses the v2 calendar-bot answer (status 200/201, and also 4xx answers that carry the same shape).
+[[nodiscard]] inline result<v2_bot_result> parse_v2_bot_result(const nlohmann::json& j)
+{
+    if (auto ok = detail::require_object(j, ""); !ok) return ok.error();
+    const detail::api_object_reader r(j, "");
+    v2_bot_result out;
+    auto success = r.boolean_or("success", false);
+    if (!success) return success.error();
+    out.success = *success;
+    if (const auto* data = r.find("data"); data != nullptr && !data->is_null()) {
+        auto ids = detail::parse_array<std::string>(
+            *data, "/data", [](const nlohmann::json& a, const std::string& p) -> result<std::string> {
+                if (auto ok = detail::require_object(a, p); !ok) return ok.error();
+                return detail::api_object_reader(a, p).string("event_id");
+            });
+        if (!ids) return ids.error();
+        out.succeeded = std::move(*ids);
+    }
+    if (const auto* errors = r.find("errors"); errors != nullptr && !errors->is_null()) {
+        auto list = detail::parse_array<v2_bot_item_error>(
+            *errors, "/errors", [](const nlohmann::json& a, const std::string& p) -> result<v2_bot_item_error> {
+                if (auto ok = detail::require_object(a, p); !ok) return ok.error();
+                const detail::api_object_reader er(a, p);
+                v2_bot_item_error item;
+                auto id = er.string_or("event_id", "");
+                if (!id) return id.error();
+                item.event_id = std::move(*id);
+                auto code = er.string_or("code", "");
+                if (!code) return code.error();
+                item.code = std::move(*code);
+                auto message = er.string_or("message", "");
+                if (!message) return message.error();
+                item.message = std::move(*message);
+                auto details = er.optional_string("details");
+                if (!details) {
+                    // details is documented as string|null; keep other JSON as text rather than fail
+                    const auto* d = er.find("details");
+                    item.details = d->dump();
+                } else {
+                    item.details = std::move(*details);
+                }
+                return item;
+            });
+        if (!list) return list.error();
+        out.errors = std::move(*list);
+    }
+    return out;
+}
+
+}  // namespace meetingbaas::inline v0
