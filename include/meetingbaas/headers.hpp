@@ -128,20 +128,22 @@ private:
 };
 
 /// Anything the verifier can ask for a header by name.
-/// Requirements: `h.find(name)` on a const H, with name a std::string_view, returns something convertible to
+/// Requirements: `h.find(name)` on a const H, with name a std::string_view, returns exactly
 /// std::optional<std::string_view>: the value of the first field with that name compared ASCII
 /// case-insensitively, or nullopt. The returned view stays valid while `h` is alive and unmodified.
+/// (Exactly, not "convertible to": an std::optional<std::string> would convert, and dangle.)
 template <class H>
 concept header_source = requires(const H& h, std::string_view name) {
-    { h.find(name) } -> std::convertible_to<std::optional<std::string_view>>;
+    { h.find(name) } -> std::same_as<std::optional<std::string_view>>;
 };
 
-/// Adapts a callable `F(std::string_view name) -> std::optional<std::string_view>` (or anything
-/// convertible to it) into a header_source. The callable must perform the case-insensitive lookup itself
-/// (most frameworks already do). Owns the callable, which usually captures the request by reference.
+/// Adapts a callable `F(std::string_view name) -> std::optional<std::string_view>` into a header_source.
+/// The callable must perform the case-insensitive lookup itself (most frameworks already do) and return a
+/// view into storage that outlives the verification. Owns the callable, which usually captures the
+/// request by reference.
 template <class F>
     requires std::invocable<const F&, std::string_view> &&
-             std::convertible_to<std::invoke_result_t<const F&, std::string_view>, std::optional<std::string_view>>
+             std::same_as<std::invoke_result_t<const F&, std::string_view>, std::optional<std::string_view>>
 class header_lookup {
 public:
     constexpr explicit header_lookup(F f) noexcept(std::is_nothrow_move_constructible_v<F>) : f_(std::move(f)) {}
