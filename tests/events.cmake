@@ -1,3 +1,4 @@
 # SPDX-License-Identifier: MIT
 # Events area: timestamps and typed webhook deliveries (issue 3).
 meetingbaas_add_test(timestamp SOURCES timestamp.test.cpp)
+meetingbaas_add_test(event SOURCES event.test.cpp)

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace meetingbaas::inline v0::detail {
 
@@ -296,12 +297,32 @@ public:
     }
 
     /// Validates and skips one value of any kind, without recursion; nesting counts against the depth
-    /// limit. `out` (optional) receives the exact text of the value.
+    /// limit. `out` (optional) receives the exact text of the value. On error, the pointer names the
+    /// innermost member or element inside the skipped value.
     bool skip_value(std::string_view* out = nullptr)
     {
         skip_ws();
         const std::size_t start = pos_;
-        const std::size_t base = stack_.size();
+        const std::size_t base = frames_.size();
+        if (!skip_value_impl(base)) {
+            annotate_skip_error(base);
+            return false;
+        }
+        if (out != nullptr) *out = s_.substr(start, pos_ - start);
+        return true;
+    }
+
+private:
+    /// A container skip_value is inside.
+    struct frame {
+        char closer;           // '}' or ']'
+        bool in_value;         // positioned inside a member value / element (not between them)
+        std::size_t index;     // arrays: the current element
+        std::string_view key;  // objects: the current member name, raw (escapes unresolved)
+    };
+
+    bool skip_value_impl(std::size_t base)
+    {
         for (;;) {
             // Here a value is expected.
             skip_ws();
@@ -317,8 +338,8 @@ public:
                     ++pos_;
                     --depth_;
                 } else {
-                    stack_.push_back(closer);
-                    if (closer == '}' && !skip_member_name()) return false;
+                    frames_.push_back(frame{closer, closer == ']', 0, {}});
+                    if (closer == '}' && !skip_member_name(frames_.back())) return false;
                     value_done = false;
                 }
             } else if (!skip_scalar()) {
@@ -327,34 +348,59 @@ public:
             if (!value_done) continue;
             // A value is complete: close containers until another value is expected or we are done.
             for (;;) {
-                if (stack_.size() == base) {
-                    if (out != nullptr) *out = s_.substr(start, pos_ - start);
-                    return true;
-                }
+                if (frames_.size() == base) return true;
+                frame& f = frames_.back();
+                f.in_value = false;
                 skip_ws();
-                const char closer = stack_.back();
                 if (pos_ >= s_.size()) {
-                    return fail_syntax(closer == '}' ? "unexpected end of input in an object"
-                                                     : "unexpected end of input in an array");
+                    return fail_syntax(f.closer == '}' ? "unexpected end of input in an object"
+                                                       : "unexpected end of input in an array");
                 }
                 if (s_[pos_] == ',') {
                     ++pos_;
-                    if (closer == '}' && !skip_member_name()) return false;
+                    if (f.closer == '}') {
+                        if (!skip_member_name(f)) return false;
+                    } else {
+                        ++f.index;
+                        f.in_value = true;
+                    }
                     break;
                 }
-                if (s_[pos_] == closer) {
+                if (s_[pos_] == f.closer) {
                     ++pos_;
                     --depth_;
-                    stack_.pop_back();
+                    frames_.pop_back();
                     continue;
                 }
-                return fail_syntax(closer == '}' ? "expected ',' or '}' after a member"
-                                                 : "expected ',' or ']' after an element");
+                return fail_syntax(f.closer == '}' ? "expected ',' or '}' after a member"
+                                                   : "expected ',' or ']' after an element");
             }
         }
     }
 
-private:
+    /// Appends the path inside the skipped value to the error pointer and drops the frames.
+    void annotate_skip_error(std::size_t base)
+    {
+        if (failed_ && frames_.size() > base) {
+            std::string suffix;
+            std::string decoded;
+            for (std::size_t i = base; i < frames_.size(); ++i) {
+                const frame& f = frames_[i];
+                if (!f.in_value) break;
+                if (f.closer == ']') {
+                    suffix += '/';
+                    suffix += std::to_string(f.index);
+                } else {
+                    decoded.clear();
+                    unescape(f.key, decoded);
+                    append_pointer_segment(suffix, decoded);
+                }
+            }
+            err_.where.insert(0, suffix);
+        }
+        frames_.resize(base);
+    }
+
     void skip_ws() noexcept
     {
         while (pos_ < s_.size()) {
@@ -373,7 +419,7 @@ private:
         return true;
     }
 
-    bool skip_member_name()
+    bool skip_member_name(frame& f)
     {
         skip_ws();
         if (pos_ >= s_.size() || s_[pos_] != '"') return fail_syntax("expected a member name");
@@ -383,6 +429,8 @@ private:
         skip_ws();
         if (pos_ >= s_.size() || s_[pos_] != ':') return fail_syntax("expected ':' after a member name");
         ++pos_;
+        f.key = key;
+        f.in_value = true;
         return true;
     }
 
@@ -614,7 +662,7 @@ private:
     std::size_t pos_ = 0;
     std::size_t max_depth_;
     std::size_t depth_;
-    std::string stack_;  // closers of the containers skip_value is inside; reused
+    std::vector<frame> frames_;  // containers skip_value is inside; reused
     bool failed_ = false;
     error err_;
 };
