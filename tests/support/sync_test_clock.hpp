@@ -11,6 +11,7 @@ namespace sync_test {
 class manual_clock {
 public:
     using time_point = std::chrono::system_clock::time_point;
+    using duration = std::chrono::system_clock::duration;
 
     manual_clock() : now_(std::make_shared<std::atomic<std::int64_t>>(1'789'000'000'000)) {}  // 2026-09-10
 
