@@ -99,27 +99,6 @@ constexpr Duration saturating_cast(ms d) noexcept
     }
 }
 
-/// `base^exponent`, or nullopt-like `limit` once the product reaches `limit`; O(log exponent),
-/// never produces inf (every multiplication is guarded), so it is usable in constant expressions.
-constexpr double capped_pow(double base, std::uint32_t exponent, double limit) noexcept
-{
-    double r = 1.0;
-    double b = base;
-    std::uint32_t e = exponent;
-    while (e != 0) {
-        if ((e & 1U) != 0) {
-            r *= b;
-            if (r >= limit) return limit;
-        }
-        e >>= 1U;
-        if (e != 0) {
-            if (b >= limit) return limit;  // b >= 1, so r * b^k >= limit for the remaining bits
-            b *= b;
-        }
-    }
-    return r;
-}
-
 constexpr bool is_finite(double x) noexcept
 {
     return x == x && x <= std::numeric_limits<double>::max() && x >= -std::numeric_limits<double>::max();
@@ -240,11 +219,26 @@ struct exponential_backoff {
     {
         if (initial >= maximum) return maximum;
         if (initial.count() <= 0) return std::chrono::milliseconds(0);
-        const double limit = static_cast<double>(maximum.count()) / static_cast<double>(initial.count());
-        const double factor = detail::capped_pow(multiplier, retry, limit);
-        if (factor >= limit) return maximum;
-        const auto d = detail::sat_mul(initial, factor);
-        return d < maximum ? d : maximum;
+        // initial * multiplier^retry by squaring, O(log retry), stopping as soon as the cap is reached.
+        // Every product stays below cap * multiplier <= 2^63 * 1000, so nothing overflows to inf, and
+        // no division is needed (this runs once per decision).
+        const double base = static_cast<double>(initial.count());
+        const double cap_d = static_cast<double>(maximum.count());
+        double d = base;
+        double b = multiplier;
+        std::uint32_t e = retry;
+        while (e != 0) {
+            if ((e & 1U) != 0) {
+                d *= b;
+                if (d >= cap_d) return maximum;
+            }
+            e >>= 1U;
+            if (e != 0) {
+                if (base * b >= cap_d) return maximum;  // d * b^k >= base * b for the remaining bits
+                b *= b;
+            }
+        }
+        return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(d));
     }
     constexpr std::chrono::milliseconds base() const noexcept { return initial; }
     constexpr std::chrono::milliseconds cap() const noexcept { return maximum; }
@@ -310,7 +304,7 @@ struct jitter_policy {
     /// previous jittered delay (zero before the first retry). The result never exceeds `cap` (when
     /// computed <= cap) and is never negative.
     template <std::uniform_random_bit_generator G>
-    constexpr std::chrono::milliseconds apply(std::chrono::milliseconds computed, std::chrono::milliseconds base,
+    [[gnu::always_inline]] constexpr std::chrono::milliseconds apply(std::chrono::milliseconds computed, std::chrono::milliseconds base,
                                               std::chrono::milliseconds cap, std::chrono::milliseconds previous,
                                               G& gen) const
     {
