@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+#include <meetingbaas/adapters/httplib.hpp>
+
+#include "api_scenarios.hpp"
+
+#include <catch2/catch_test_macros.hpp>
+
+#include <string>
+
+namespace scenarios = meetingbaas_test::scenarios;
+
+namespace {
+const auto make = [](const std::string& base) { return meetingbaas::httplib_http_client{base}; };
+}  // namespace
+
+TEST_CASE("httplib_http_client sends every method, DELETE with a body included", "[adapters][httplib]")
+{
+    scenarios::raw_get_and_delete_with_body(make);
+}
+
+TEST_CASE("httplib_http_client reuses one connection for successive requests", "[adapters][httplib]")
+{
+    scenarios::raw_reuses_the_connection(make);
+}
+
+TEST_CASE("httplib_http_client reports a refused connection as connect_failed, not sent", "[adapters][httplib]")
+{
+    scenarios::raw_connect_failure_is_not_sent(make);
+}
+
+TEST_CASE("httplib_http_client times out a slow reply and recovers", "[adapters][httplib]")
+{
+    scenarios::raw_slow_reply_times_out(make);
+}
+
+TEST_CASE("httplib_http_client reports a dropped connection and recovers", "[adapters][httplib]")
+{
+    scenarios::raw_dropped_connection(make);
+}
+
+TEST_CASE("api_client over httplib_http_client paginates over several pages, whatever next looks like", "[adapters][httplib]")
+{
+    scenarios::client_paginates_over_several_pages(make);
+}
+
+TEST_CASE("api_client over httplib_http_client retries 503 and waits for Retry-After on 429", "[adapters][httplib]")
+{
+    scenarios::client_retries_503_and_429_honouring_retry_after(make);
+}
+
+TEST_CASE("api_client over httplib_http_client retries a timed-out and a dropped attempt", "[adapters][httplib]")
+{
+    scenarios::client_retries_timeouts_and_drops(make);
+}
+
+TEST_CASE("api_client over httplib_http_client gives up on persistent 503s", "[adapters][httplib]")
+{
+    scenarios::client_gives_up_after_persistent_faults(make);
+}
+
+TEST_CASE("api_client over httplib_http_client lists every event despite seeded random faults", "[adapters][httplib]")
+{
+    scenarios::client_survives_random_faults(make);
+}
+
+TEST_CASE("api_client over httplib_http_client schedules, updates and unschedules bots", "[adapters][httplib]")
+{
+    scenarios::client_schedules_and_unschedules(make);
+}
+
+TEST_CASE("api_client over httplib_http_client maps 404 and 401 to api_error values", "[adapters][httplib]")
+{
+    scenarios::client_reports_api_errors(make);
+}
