@@ -44,17 +44,17 @@ constexpr std::string_view to_string(http_method m) noexcept
 /// must add itself (Host, Content-Length, ...).
 struct http_request {
     http_method method = http_method::get;
-    std::string url;        ///< absolute URL: scheme, host, optional port, path and query (already encoded)
-    http_headers headers;   ///< request fields, in order
-    std::string body;       ///< sent when non-empty, whatever the method (DELETE included)
+    std::string url{};      ///< absolute URL: scheme, host, optional port, path and query (already encoded)
+    http_headers headers{};  ///< request fields, in order
+    std::string body{};     ///< sent when non-empty, whatever the method (DELETE included)
     std::chrono::milliseconds timeout{30'000};  ///< whole exchange: connect, send, wait, read
 };
 
 /// One HTTP response, whatever its status: a 404 or a 503 is a response, not a transport error.
 struct http_response {
     int status = 0;
-    http_headers headers;
-    std::string body;
+    http_headers headers{};
+    std::string body{};
 };
 
 /// Why no response arrived.
@@ -87,7 +87,7 @@ constexpr std::string_view to_string(transport_errc e) noexcept
 struct transport_error {
     transport_errc kind = transport_errc::other;
     bool may_have_been_sent = true;
-    std::string message;  ///< the HTTP library's own description, for logs
+    std::string message{};  ///< the HTTP library's own description, for logs
 
     friend bool operator==(const transport_error&, const transport_error&) = default;
 };
