@@ -24,6 +24,7 @@ public:
 
     void update(const void* data, std::size_t size) noexcept
     {
+        if (size == 0) return;  // data may be null then (an empty string_view); memcpy(_, nullptr, 0) is UB
         const auto* p = static_cast<const std::uint8_t*>(data);
         total_ += size;
         if (buffered_ != 0) {
