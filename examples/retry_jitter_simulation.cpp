@@ -12,7 +12,9 @@
 //
 // Usage: retry_jitter_simulation [--runs N] [--clients a,b,c]   (defaults: 100 runs; 10,50,100,190)
 // Exit code 0 when the blog's qualitative result holds (unjittered exponential does the most work of
-// the backoff variants; full jitter does less work than no jitter).
+// the backoff variants and takes longer than full jitter) and the retry budget cuts the storm.
+//
+// Experiment 2 shows a retry storm and how a shared retry_budget prevents it.
 
 #include <meetingbaas/retry.hpp>
 
@@ -25,6 +27,7 @@
 #include <queue>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -128,6 +131,64 @@ totals simulate(const mb::retry_policy<Backoff>& policy, std::size_t clients, in
     return sum;
 }
 
+/// Experiment 2: a retry storm. Calls arrive every 10 ms for 20 s; the backend fails every attempt (503)
+/// during the first 10 s, then recovers. Each call may make 5 attempts (full-jitter exponential from
+/// 100 ms). Without a budget every call retries 4 times into the outage; a shared budget stops that.
+struct storm_totals {
+    std::uint64_t attempts = 0;
+    std::uint64_t outage_attempts = 0;
+    std::uint64_t outage_calls = 0;
+    std::uint64_t succeeded = 0;
+    std::uint64_t failed = 0;
+    std::uint64_t budget_denials = 0;
+};
+
+storm_totals storm(mb::retry_budget* budget)
+{
+    constexpr auto policy = mb::checked(mb::retry_policy<>{
+        .backoff = {.initial = 100ms, .multiplier = 2.0, .maximum = 2s}, .stop = mb::stop_after_attempts(5)});
+    using retrier_t = mb::retrier<mb::exponential_backoff, sim_clock>;
+    constexpr auto outage_end = sim_clock::time_point(std::chrono::seconds(10));
+    constexpr std::size_t calls = 2000;  // one every 10 ms
+    sim_clock::time_point now{};
+    const sim_clock clock{&now};
+    std::vector<retrier_t> retriers;
+    retriers.reserve(calls);
+    std::priority_queue<event, std::vector<event>, std::greater<>> queue;
+    std::uint64_t seq = 0;
+    for (std::size_t c = 0; c < calls; ++c) {
+        retriers.emplace_back(policy, clock, mb::splitmix64(c));
+        queue.push({sim_clock::time_point(std::chrono::milliseconds(10 * static_cast<std::int64_t>(c))), seq++,
+                    step::server_write, c, 0});
+    }
+    storm_totals t;
+    while (!queue.empty()) {
+        const event e = queue.top();
+        queue.pop();
+        now = e.at;
+        retrier_t& r = retriers[e.client];
+        if (r.attempts() == 0) {
+            r.start({.budget = budget});
+            if (now < outage_end) ++t.outage_calls;
+        }
+        (void)r.begin_attempt();
+        ++t.attempts;
+        const bool down = now < outage_end;
+        if (down) ++t.outage_attempts;
+        const auto d = r.next(down ? mb::attempt_outcome::http(503) : mb::attempt_outcome::http(200));
+        if (d) {
+            queue.push({now + std::chrono::duration_cast<sim_clock::duration>(d.delay), seq++, step::server_write,
+                        e.client, 0});
+        } else if (d.reason == mb::stop_reason::succeeded) {
+            ++t.succeeded;
+        } else {
+            ++t.failed;
+            if (d.reason == mb::stop_reason::budget_exhausted) ++t.budget_denials;
+        }
+    }
+    return t;
+}
+
 constexpr mb::exponential_backoff aws_backoff{.initial = 5ms, .multiplier = 2.0, .maximum = 2000ms};
 constexpr auto forever = mb::stop_after_attempts(1'000'000);
 
@@ -176,9 +237,23 @@ int main(int argc, char** argv)
                              t[1].calls > t[4].calls && t[1].time_ms > t[3].time_ms;
         }
     }
-    if (!expected_shape) {
-        std::printf("\nunexpected: unjittered exponential backoff did not do the most work\n");
-        return 1;
+
+    std::printf("\nRetry storm: 2,000 calls (one per 10 ms), backend down for the first 10 s, 5 attempts per call\n\n");
+    std::printf("| budget | attempts | attempts during outage | per call during outage | succeeded | failed | budget denials |\n");
+    std::printf("|---|---|---|---|---|---|---|\n");
+    mb::retry_budget budget(mb::meetingbaas_budget_config);
+    const storm_totals without = storm(nullptr);
+    const storm_totals with = storm(&budget);
+    for (const auto& [name, t] : {std::pair{"none", without}, std::pair{"10 tokens, ratio 0.1", with}}) {
+        std::printf("| %s | %llu | %llu | %.2f | %llu | %llu | %llu |\n", name, static_cast<unsigned long long>(t.attempts),
+                    static_cast<unsigned long long>(t.outage_attempts),
+                    static_cast<double>(t.outage_attempts) / static_cast<double>(t.outage_calls),
+                    static_cast<unsigned long long>(t.succeeded), static_cast<unsigned long long>(t.failed),
+                    static_cast<unsigned long long>(t.budget_denials));
     }
-    return 0;
+    // The budget must cut the load on the failing backend to near 1x.
+    const bool budget_works = with.outage_attempts * 10 < without.outage_attempts * 3;
+    if (!budget_works) std::printf("\nunexpected: the budget did not reduce the retry storm\n");
+    if (!expected_shape) std::printf("\nunexpected: unjittered exponential backoff did not do the most work\n");
+    return expected_shape && budget_works ? 0 : 1;
 }

@@ -165,3 +165,16 @@ TEST_CASE("combine_pushback keeps the longer hint", "[retry_after]")
     STATIC_REQUIRE(combine_pushback(std::nullopt, 2s) == 2s);
     STATIC_REQUIRE(combine_pushback(3s, 2s) == 3s);
 }
+
+TEST_CASE("format_http_date writes IMF-fixdate and round-trips", "[retry_after]")
+{
+    STATIC_REQUIRE(meetingbaas::format_http_date(rfc_example).view() == "Sun, 06 Nov 1994 08:49:37 GMT");
+    const sys_seconds t = sys_days{year{2026} / November / 27} + 23h + 5min + 9s;
+    const auto text = meetingbaas::format_http_date(t);
+    CHECK(text.view() == "Fri, 27 Nov 2026 23:05:09 GMT");
+    const auto back = meetingbaas::parse_http_date(text.view(), now);
+    REQUIRE(back);
+    CHECK(*back == t);
+    CHECK(meetingbaas::format_http_date(sys_days{year{10000} / January / 1}).view().empty());
+    CHECK(meetingbaas::format_http_date(sys_days{year{-1} / January / 1}).view().empty());
+}

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <random>
 
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
@@ -158,5 +159,17 @@ TEST_CASE("full jitter covers its range roughly uniformly", "[backoff]")
     for (const int b : buckets) {
         CHECK(b > n / 10 * 95 / 100);
         CHECK(b < n / 10 * 105 / 100);
+    }
+}
+
+TEST_CASE("jitter accepts any standard random engine", "[backoff]")
+{
+    std::minstd_rand small(3);  // 31-bit range: goes through the generic path
+    std::mt19937_64 wide(3);    // full 64-bit range
+    for (int i = 0; i < 1000; ++i) {
+        const auto a = meetingbaas::full_jitter.apply(100ms, 1ms, 100ms, 0ms, small);
+        const auto b = meetingbaas::equal_jitter.apply(100ms, 1ms, 100ms, 0ms, wide);
+        REQUIRE((a >= 0ms && a <= 100ms));
+        REQUIRE((b >= 50ms && b <= 100ms));
     }
 }

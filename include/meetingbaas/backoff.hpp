@@ -104,6 +104,14 @@ constexpr bool is_finite(double x) noexcept
     return x == x && x <= std::numeric_limits<double>::max() && x >= -std::numeric_limits<double>::max();
 }
 
+/// 64 uniform bits from an engine with a smaller range, via the standard distribution.
+template <std::uniform_random_bit_generator G>
+std::uint64_t random_u64_generic(G& gen)
+{
+    std::uniform_int_distribution<std::uint64_t> dist;
+    return dist(gen);
+}
+
 /// 64 uniformly random bits from any uniform_random_bit_generator.
 template <std::uniform_random_bit_generator G>
 constexpr std::uint64_t random_u64(G& gen)
@@ -111,9 +119,7 @@ constexpr std::uint64_t random_u64(G& gen)
     if constexpr (G::min() == 0 && G::max() == std::numeric_limits<std::uint64_t>::max()) {
         return static_cast<std::uint64_t>(gen());
     } else {
-        // Generic path (engines with a smaller range): let the standard distribution do it.
-        std::uniform_int_distribution<std::uint64_t> dist;
-        return dist(gen);
+        return random_u64_generic(gen);
     }
 }
 

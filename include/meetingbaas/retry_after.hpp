@@ -195,6 +195,52 @@ inline result<std::chrono::sys_seconds> parse_http_date(std::string_view text, s
     return date + hours(f->hour) + minutes(f->minute) + seconds(f->second);
 }
 
+/// An IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), e.g. for a Retry-After or Date header a server
+/// sends. Fixed size, no allocation; view() is valid while the object lives.
+struct http_date_text {
+    std::array<char, 29> chars{};
+    std::size_t size = 0;
+    [[nodiscard]] constexpr std::string_view view() const noexcept { return {chars.data(), size}; }
+};
+
+/// Formats `t` as an IMF-fixdate. Years outside [0, 9999] cannot be written in that format: the result
+/// is then empty.
+constexpr http_date_text format_http_date(std::chrono::sys_seconds t) noexcept
+{
+    using namespace std::chrono;
+    http_date_text out;
+    const sys_days day_point = floor<days>(t);
+    const year_month_day ymd{day_point};
+    const int y = static_cast<int>(ymd.year());
+    if (y < 0 || y > 9999) return out;
+    const hh_mm_ss<seconds> tod{t - day_point};
+    auto put = [&out](std::string_view s) {
+        for (const char c : s) out.chars[out.size++] = c;
+    };
+    auto put_digits = [&out](int v, int n) {
+        for (int i = n - 1; i >= 0; --i) {
+            out.chars[out.size + static_cast<std::size_t>(i)] = static_cast<char>('0' + v % 10);
+            v /= 10;
+        }
+        out.size += static_cast<std::size_t>(n);
+    };
+    put(detail::short_days[weekday(day_point).c_encoding()]);
+    put(", ");
+    put_digits(static_cast<int>(static_cast<unsigned>(ymd.day())), 2);
+    put(" ");
+    put(detail::months[static_cast<unsigned>(ymd.month()) - 1]);
+    put(" ");
+    put_digits(y, 4);
+    put(" ");
+    put_digits(static_cast<int>(tod.hours().count()), 2);
+    put(":");
+    put_digits(static_cast<int>(tod.minutes().count()), 2);
+    put(":");
+    put_digits(static_cast<int>(tod.seconds().count()), 2);
+    put(" GMT");
+    return out;
+}
+
 /// The largest delay any parser here returns: 2^31 - 1 seconds (about 68 years), the bound RFC 9111
 /// uses for delta-seconds. Larger or overflowing values saturate to it; policies cap it much lower.
 inline constexpr std::chrono::milliseconds max_pushback = std::chrono::seconds(2147483647);
