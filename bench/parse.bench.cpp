@@ -29,7 +29,8 @@ void typed(benchmark::State& state, const char* file)
         if (!e) state.SkipWithError("parse failed");
         benchmark::DoNotOptimize(e);
     }
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(body.size()));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                            static_cast<std::int64_t>(body.size()));
 }
 
 template <class E>
@@ -41,7 +42,8 @@ void delivery(benchmark::State& state, const char* file)
         if (!d) state.SkipWithError("parse failed");
         benchmark::DoNotOptimize(d);
     }
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(body.size()));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                            static_cast<std::int64_t>(body.size()));
 }
 
 void dom(benchmark::State& state, const char* file)
@@ -52,16 +54,32 @@ void dom(benchmark::State& state, const char* file)
         if (j.is_discarded()) state.SkipWithError("parse failed");
         benchmark::DoNotOptimize(j);
     }
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(body.size()));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                            static_cast<std::int64_t>(body.size()));
 }
 
 }  // namespace
 
-void typed_sync_events(benchmark::State& s, const char* f) { typed<meetingbaas::calendar_sync_events>(s, f); }
-void delivery_sync_events(benchmark::State& s, const char* f) { delivery<meetingbaas::calendar_sync_events>(s, f); }
-void typed_bot_completed(benchmark::State& s, const char* f) { typed<meetingbaas::bot_completed_v2>(s, f); }
-void delivery_bot_completed(benchmark::State& s, const char* f) { delivery<meetingbaas::bot_completed_v2>(s, f); }
-void typed_events_synced(benchmark::State& s, const char* f) { typed<meetingbaas::calendar_events_synced_v2>(s, f); }
+void typed_sync_events(benchmark::State& s, const char* f)
+{
+    typed<meetingbaas::calendar_sync_events>(s, f);
+}
+void delivery_sync_events(benchmark::State& s, const char* f)
+{
+    delivery<meetingbaas::calendar_sync_events>(s, f);
+}
+void typed_bot_completed(benchmark::State& s, const char* f)
+{
+    typed<meetingbaas::bot_completed_v2>(s, f);
+}
+void delivery_bot_completed(benchmark::State& s, const char* f)
+{
+    delivery<meetingbaas::bot_completed_v2>(s, f);
+}
+void typed_events_synced(benchmark::State& s, const char* f)
+{
+    typed<meetingbaas::calendar_events_synced_v2>(s, f);
+}
 
 BENCHMARK_CAPTURE(typed_sync_events, v1_calendar_sync_events, "v1.calendar.sync_events.json");
 BENCHMARK_CAPTURE(delivery_sync_events, v1_calendar_sync_events, "v1.calendar.sync_events.json");

@@ -25,8 +25,8 @@ void handle(const mb::delivery& d)
                    [](const mb::calendar_sync_events& e) {
                        // Missing or null affected_event_uuids means "unknown set": list by updated_at_gte.
                        const std::size_t n = e.affected_event_uuids ? e.affected_event_uuids->size() : 0;
-                       std::printf("calendar %s synced at %s (%s): %zu changed event(s)%s\n", e.calendar_id.c_str(),
-                                   e.last_updated_ts.text.c_str(),
+                       std::printf("calendar %s synced at %s (%s): %zu changed event(s)%s\n",
+                                   e.calendar_id.c_str(), e.last_updated_ts.text.c_str(),
                                    mb::format_timestamp(e.last_updated_ts.time).c_str(), n,
                                    e.affected_event_uuids ? "" : ", set unknown");
                    },
@@ -44,7 +44,8 @@ void handle(const mb::delivery& d)
                    },
                    [&](const auto&) {
                        std::printf("%s event %.*s\n", std::string(mb::to_string(d.version)).c_str(),
-                                   static_cast<int>(mb::event_name(d.event).size()), mb::event_name(d.event).data());
+                                   static_cast<int>(mb::event_name(d.event).size()),
+                                   mb::event_name(d.event).data());
                    },
                },
                d.event);
@@ -83,12 +84,12 @@ int main(int argc, char** argv)
     for (int i = 1; i < argc; ++i) files.emplace_back(argv[i]);
     if (files.empty()) {
         for (const char* name :
-             {"v1.calendar.sync_events.json", "v1.calendar.sync_events.microseconds.json", "v1.bot.status_change.json",
-              "v1.complete.json", "v1.failed.json", "v1.transcription_complete.json", "v2.bot.status_change.json",
-              "v2.bot.completed.json", "v2.bot.failed.json", "v2.bot.chat_message.json",
-              "v2.calendar.connection_created.json", "v2.calendar.events_synced.json",
-              "v2.calendar.event_created.json", "v2.calendar.event_updated.json",
-              "v2.calendar.event_cancelled.json"}) {
+             {"v1.calendar.sync_events.json", "v1.calendar.sync_events.microseconds.json",
+              "v1.bot.status_change.json", "v1.complete.json", "v1.failed.json",
+              "v1.transcription_complete.json", "v2.bot.status_change.json", "v2.bot.completed.json",
+              "v2.bot.failed.json", "v2.bot.chat_message.json", "v2.calendar.connection_created.json",
+              "v2.calendar.events_synced.json", "v2.calendar.event_created.json",
+              "v2.calendar.event_updated.json", "v2.calendar.event_cancelled.json"}) {
             files.push_back(std::string(MEETINGBAAS_EXAMPLE_DATA_DIR) + "/" + name);
         }
     }

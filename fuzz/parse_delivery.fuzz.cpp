@@ -31,7 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const bool bom = body.size() >= 3 && body.substr(0, 3) == "\xEF\xBB\xBF";
     const bool nul = body.find('\0') != std::string_view::npos;
     if (d.has_value() && !nlohmann::json::accept(body)) std::abort();
-    if (!d.has_value() && d.error().code == mb::errc::malformed_json && !bom && !nul && nlohmann::json::accept(body)) {
+    if (!d.has_value() && d.error().code == mb::errc::malformed_json && !bom && !nul &&
+        nlohmann::json::accept(body)) {
         std::abort();
     }
     if (d.has_value()) {

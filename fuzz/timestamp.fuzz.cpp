@@ -25,7 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (ts->time >= min && ts->time < max) {
             if (!again.has_value() || again->time != ts->time || again->offset_missing) std::abort();
             const auto secs = mb::parse_timestamp(mb::format_timestamp_seconds(ts->time));
-            if (!secs.has_value() || secs->time > ts->time || ts->time - secs->time >= std::chrono::seconds(1)) {
+            if (!secs.has_value() || secs->time > ts->time ||
+                ts->time - secs->time >= std::chrono::seconds(1)) {
                 std::abort();
             }
         }

@@ -56,7 +56,8 @@ std::string iso(const mb::timestamp& t)
 
 TEST_CASE("parse_delivery reads v1 calendar.sync_events", "[event]")
 {
-    const auto e = parse_fixture<mb::calendar_sync_events>("v1.calendar.sync_events.json", mb::api_version::v1);
+    const auto e =
+        parse_fixture<mb::calendar_sync_events>("v1.calendar.sync_events.json", mb::api_version::v1);
     CHECK(e.calendar_id == "62cf1c20-6d72-4a52-9217-c391ec23d7bf");
     CHECK(e.last_updated_ts.text == "2026-09-14T08:42:17Z");
     CHECK(iso(e.last_updated_ts) == "2026-09-14T08:42:17.000000Z");
@@ -94,12 +95,14 @@ TEST_CASE("parse_delivery reads v1 complete with its transcript", "[event]")
     CHECK(e.bot_id == "279f3c76-cc34-4385-b591-40e8aae42ae4");
     CHECK(e.event_uuid == "f9dc9fa7-9eb9-4b53-b193-2b6834706c78");
     REQUIRE(e.mp4.has_value());
-    CHECK_THAT(*e.mp4, Catch::Matchers::StartsWith("https://mb-artifacts-example.s3.eu-west-3.amazonaws.com/bots/"));
-    CHECK_THAT(*e.mp4, Catch::Matchers::EndsWith("recording.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential="
-                                                 "AKIAEXAMPLE7Q2%2F20260916%2Feu-west-3%2Fs3%2Faws4_request&X-Amz-"
-                                                 "Date=20260916T143152Z&X-Amz-Expires=7200&X-Amz-SignedHeaders=host&"
-                                                 "X-Amz-Signature=9b2e51c0d7a4f3e8a6b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7"
-                                                 "a8b9c0d1e2f3"));
+    CHECK_THAT(*e.mp4,
+               Catch::Matchers::StartsWith("https://mb-artifacts-example.s3.eu-west-3.amazonaws.com/bots/"));
+    CHECK_THAT(*e.mp4, Catch::Matchers::EndsWith(
+                           "recording.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential="
+                           "AKIAEXAMPLE7Q2%2F20260916%2Feu-west-3%2Fs3%2Faws4_request&X-Amz-"
+                           "Date=20260916T143152Z&X-Amz-Expires=7200&X-Amz-SignedHeaders=host&"
+                           "X-Amz-Signature=9b2e51c0d7a4f3e8a6b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7"
+                           "a8b9c0d1e2f3"));
     REQUIRE(e.audio.has_value());
     CHECK_THAT(*e.audio, Catch::Matchers::ContainsSubstring("recording.wav?"));
     CHECK(e.speakers == std::vector<std::string>{"Dana Whitfield", "Marco Bellini"});
@@ -114,7 +117,8 @@ TEST_CASE("parse_delivery reads v1 complete with its transcript", "[event]")
     CHECK(first.words[1] == mb::transcript_word{3.47, 3.88, "everyone,"});
     CHECK((*e.transcript)[1].words.back() == mb::transcript_word{7.22, 7.91, "ahead."});
     REQUIRE(e.extra.has_value());
-    CHECK(e.extra->text == "{\n      \"crm_deal_id\": \"D-20931\",\n      \"tenant\": \"acme-robotics\"\n    }");
+    CHECK(e.extra->text ==
+          "{\n      \"crm_deal_id\": \"D-20931\",\n      \"tenant\": \"acme-robotics\"\n    }");
 }
 
 TEST_CASE("parse_delivery reads v1 failed with a PascalCase error code", "[event]")
@@ -131,7 +135,8 @@ TEST_CASE("parse_delivery reads v1 failed with a PascalCase error code", "[event
 
 TEST_CASE("parse_delivery reads v1 transcription_complete", "[event]")
 {
-    const auto e = parse_fixture<mb::transcription_complete_v1>("v1.transcription_complete.json", mb::api_version::v1);
+    const auto e =
+        parse_fixture<mb::transcription_complete_v1>("v1.transcription_complete.json", mb::api_version::v1);
     CHECK(e.bot_id == "279f3c76-cc34-4385-b591-40e8aae42ae4");
 }
 
@@ -286,11 +291,11 @@ TEST_CASE("parse_delivery reads v2 calendar event changes", "[event]")
 
 TEST_CASE("event_name gives the wire name of every fixture", "[event]")
 {
-    const auto name = GENERATE(as<std::string>{}, "v1.calendar.sync_events", "v1.bot.status_change", "v1.complete",
-                               "v1.failed", "v1.transcription_complete", "v2.bot.status_change", "v2.bot.completed",
-                               "v2.bot.failed", "v2.bot.chat_message", "v2.calendar.connection_created",
-                               "v2.calendar.events_synced", "v2.calendar.event_created", "v2.calendar.event_updated",
-                               "v2.calendar.event_cancelled");
+    const auto name = GENERATE(
+        as<std::string>{}, "v1.calendar.sync_events", "v1.bot.status_change", "v1.complete", "v1.failed",
+        "v1.transcription_complete", "v2.bot.status_change", "v2.bot.completed", "v2.bot.failed",
+        "v2.bot.chat_message", "v2.calendar.connection_created", "v2.calendar.events_synced",
+        "v2.calendar.event_created", "v2.calendar.event_updated", "v2.calendar.event_cancelled");
     CAPTURE(name);
     const auto d = mb::parse_delivery(read_data(name + ".json"));
     REQUIRE(d.has_value());
@@ -298,7 +303,8 @@ TEST_CASE("event_name gives the wire name of every fixture", "[event]")
     CHECK(mb::to_string(d->version) == name.substr(0, 2));
 }
 
-// ---- tolerance ---------------------------------------------------------------------------------------------
+// ---- tolerance
+// ---------------------------------------------------------------------------------------------
 
 TEST_CASE("parse_delivery accepts the documented alternative spellings", "[event]")
 {
@@ -418,7 +424,8 @@ TEST_CASE("open enums keep unknown values and match spellings loosely", "[event]
     STATIC_REQUIRE(mb::enum_from_string<mb::bot_status_code>("MEET_LOGIN_REQUIRED") ==
                    mb::bot_status_code::meet_login_required);
     STATIC_REQUIRE(mb::enum_from_string<mb::calendar_platform>("Google") == mb::calendar_platform::google);
-    STATIC_REQUIRE(mb::enum_from_string<mb::recording_mode>("gallery_view") == mb::recording_mode::gallery_view);
+    STATIC_REQUIRE(mb::enum_from_string<mb::recording_mode>("gallery_view") ==
+                   mb::recording_mode::gallery_view);
     STATIC_REQUIRE(mb::enum_from_string<mb::meeting_platform>("webex") == mb::meeting_platform::unknown);
     STATIC_REQUIRE(mb::enum_from_string<mb::meeting_platform>("") == mb::meeting_platform::unknown);
     STATIC_REQUIRE(mb::to_string(mb::bot_error_code_v2::sigterm) == "SIGTERM");
@@ -440,17 +447,20 @@ TEST_CASE("bot.status_change version comes from the hint, else from the shape", 
     const std::string v2_body = read_data("v2.bot.status_change.json");
     auto kind = [](const mb::result<mb::delivery>& d) { return d ? d->event.index() : std::size_t{99}; };
     constexpr std::size_t v1_index = 1, v2_index = 5;
-    STATIC_REQUIRE(std::is_same_v<std::variant_alternative_t<v1_index, mb::any_event>, mb::bot_status_change_v1>);
-    STATIC_REQUIRE(std::is_same_v<std::variant_alternative_t<v2_index, mb::any_event>, mb::bot_status_change_v2>);
+    STATIC_REQUIRE(
+        std::is_same_v<std::variant_alternative_t<v1_index, mb::any_event>, mb::bot_status_change_v1>);
+    STATIC_REQUIRE(
+        std::is_same_v<std::variant_alternative_t<v2_index, mb::any_event>, mb::bot_status_change_v2>);
 
     CHECK(kind(mb::parse_delivery(v1_body)) == v1_index);
     CHECK(kind(mb::parse_delivery(v2_body)) == v2_index);
     CHECK(kind(mb::parse_delivery(v1_body, {.version = mb::api_version::v2})) == v2_index);
     CHECK(kind(mb::parse_delivery(v2_body, {.version = mb::api_version::v1})) == v1_index);
     // Shape: only a top-level extra.
-    CHECK(kind(mb::parse_delivery(
-              R"({"event":"bot.status_change","data":{"bot_id":"b","status":{"code":"joining_call","created_at":"2026-09-16T14:00:41Z"}},"extra":null})")) ==
-          v2_index);
+    CHECK(
+        kind(mb::parse_delivery(
+            R"({"event":"bot.status_change","data":{"bot_id":"b","status":{"code":"joining_call","created_at":"2026-09-16T14:00:41Z"}},"extra":null})")) ==
+        v2_index);
     // The typed entry point decides by the requested type.
     auto as_v1 = mb::parse_event<mb::bot_status_change_v1>(v2_body);
     REQUIRE(as_v1.has_value());
@@ -469,7 +479,8 @@ TEST_CASE("bot.status_change version comes from the hint, else from the shape", 
 TEST_CASE("bot status start_time accepts seconds, milliseconds, fractions and strings", "[event]")
 {
     const auto body = [](std::string_view start) {
-        return std::string(R"({"event":"bot.status_change","data":{"bot_id":"b","status":{"code":"in_call_recording","created_at":"2026-09-16T14:00:41Z","start_time":)") +
+        return std::string(
+                   R"({"event":"bot.status_change","data":{"bot_id":"b","status":{"code":"in_call_recording","created_at":"2026-09-16T14:00:41Z","start_time":)") +
                std::string(start) + "}}}";
     };
     const auto start_of = [&](std::string_view start) {
@@ -555,12 +566,14 @@ TEST_CASE("decode_json decodes nested objects on their own", "[event]")
     CHECK(inst->bot_scheduled);
     CHECK(inst->meeting_platform->value == mb::meeting_platform::teams);
 
-    auto missing = mb::decode_json<mb::calendar_instance_v2>(R"({"event_id":"e","start":"2026-09-17T16:30:00Z"})");
+    auto missing =
+        mb::decode_json<mb::calendar_instance_v2>(R"({"event_id":"e","start":"2026-09-17T16:30:00Z"})");
     REQUIRE_FALSE(missing.has_value());
     CHECK(missing.error().code == mb::errc::missing_field);
     CHECK(missing.error().where == "/end");
 
-    auto status = mb::decode_json<mb::bot_status>(R"({"code":"retrying","created_at":"2026-09-16T14:00:41Z","attempt":2,"max":5})");
+    auto status = mb::decode_json<mb::bot_status>(
+        R"({"code":"retrying","created_at":"2026-09-16T14:00:41Z","attempt":2,"max":5})");
     REQUIRE(status.has_value());
     CHECK(status->code == mb::bot_status_code::retrying);
     CHECK(status->attempt == 2);
@@ -622,7 +635,8 @@ TEST_CASE("parse_delivery reports the exact error and pointer for malformed bodi
         {R"({"event":"complete","data":{"bot_id":"b\x"}})", errc::malformed_json, "/data/bot_id"},
         {"{\"event\":\"complete\",\"data\":{\"bot_id\":\"b\x01\"}}", errc::malformed_json, "/data/bot_id"},
         {"{\"event\":\"complete\",\"data\":{\"bot_id\":\"\xC0\xAF\"}}", errc::malformed_json, "/data/bot_id"},
-        {"{\"event\":\"complete\",\"data\":{\"bot_id\":\"\xED\xA0\x80\"}}", errc::malformed_json, "/data/bot_id"},
+        {"{\"event\":\"complete\",\"data\":{\"bot_id\":\"\xED\xA0\x80\"}}", errc::malformed_json,
+         "/data/bot_id"},
         {R"({"event":"complete","data":{"bot_id":"\ud800"}})", errc::malformed_json, "/data/bot_id"},
         {R"({"event":"complete","data":{"bot_id":"b","x":[1,2,}})", errc::malformed_json, "/data/x/2"},
         // 31-40: numbers and literals
@@ -662,8 +676,8 @@ TEST_CASE("parse_delivery reports the exact error and pointer for malformed bodi
         {R"({"event":"bot.status_change","data":{"bot_id":"b","status":{"code":"x"}}})", errc::missing_field,
          "/data/status/created_at"},
         // 51-60: v1 bot events
-        {R"({"event":"bot.status_change","data":{"bot_id":"b","status":"joining_call"}})", errc::not_an_object,
-         "/data/status"},
+        {R"({"event":"bot.status_change","data":{"bot_id":"b","status":"joining_call"}})",
+         errc::not_an_object, "/data/status"},
         {R"({"event":"bot.status_change","data":{"bot_id":"b","status":{"code":"x","created_at":"2024-01-01T12:00:00.000Z","start_time":true}}})",
          errc::wrong_type, "/data/status/start_time"},
         {R"({"event":"bot.status_change","data":{"bot_id":"b","status":{"code":"x","created_at":"2024-01-01T12:00:00.000Z","start_time":99999999999999999}}})",
@@ -672,7 +686,8 @@ TEST_CASE("parse_delivery reports the exact error and pointer for malformed bodi
          errc::missing_field, "/data/bot_id"},
         {R"({"event":"failed","data":{"bot_id":"b"}})", errc::missing_field, "/data/error"},
         {R"({"event":"failed","data":{"bot_id":"b","error":{"code":"x"}}})", errc::wrong_type, "/data/error"},
-        {R"({"event":"complete","data":{"bot_id":"b","speakers":["a",null]}})", errc::wrong_type, "/data/speakers/1"},
+        {R"({"event":"complete","data":{"bot_id":"b","speakers":["a",null]}})", errc::wrong_type,
+         "/data/speakers/1"},
         {R"({"event":"complete","data":{"bot_id":"b","transcript":[{"speaker":"s","words":[{"start":1,"end":2}]}]}})",
          errc::missing_field, "/data/transcript/0/words/0/word"},
         {R"({"event":"complete","data":{"bot_id":"b","extra":[1]}})", errc::not_an_object, "/data/extra"},
@@ -708,7 +723,8 @@ TEST_CASE("parse_delivery reports the exact error and pointer for malformed bodi
         {R"({"data":{"calendar_id":"c"},"event":"calendar.sync_events"})", errc::missing_field,
          "/data/last_updated_ts"},
         {R"({"data":{"calendar_id":"c",},"event":"calendar.sync_events"})", errc::malformed_json, "/data"},
-        {R"({"event":"complete","data":{"bot_id":"b","mp4":"https://x","video":1}})", errc::wrong_type, "/data/video"},
+        {R"({"event":"complete","data":{"bot_id":"b","mp4":"https://x","video":1}})", errc::wrong_type,
+         "/data/video"},
         {R"({"event":"complete","data":{"bot_id":"b","x":"unterminated}})", errc::malformed_json, "/data/x"},
     }));
     CAPTURE(row.body);
@@ -746,7 +762,8 @@ TEST_CASE("parse_delivery limits body size and depth", "[event]")
     SECTION("a 10 MB string is too large with the default limit")
     {
         std::string body(sync_prefix);
-        body += R"({"calendar_id":")" + std::string(10'000'000, 'a') + R"(","last_updated_ts":"2023-05-01T12:00:00Z"}})";
+        body += R"({"calendar_id":")" + std::string(10'000'000, 'a') +
+                R"(","last_updated_ts":"2023-05-01T12:00:00Z"}})";
         auto d = mb::parse_delivery(body);
         REQUIRE_FALSE(d.has_value());
         CHECK(d.error().code == mb::errc::too_large);
@@ -757,8 +774,7 @@ TEST_CASE("parse_delivery limits body size and depth", "[event]")
     }
     SECTION("the depth limit counts the envelope")
     {
-        const std::string body =
-            R"({"event":"complete","data":{"bot_id":"b","x":{"y":[1]}}})";  // depth 4
+        const std::string body = R"({"event":"complete","data":{"bot_id":"b","x":{"y":[1]}}})";  // depth 4
         CHECK(mb::parse_delivery(body, {.max_depth = 4}).has_value());
         auto d = mb::parse_delivery(body, {.max_depth = 3});
         REQUIRE_FALSE(d.has_value());
@@ -773,7 +789,8 @@ TEST_CASE("parse_delivery limits body size and depth", "[event]")
     {
         const std::string body = read_data("v1.transcription_complete.json");
         CHECK(mb::parse_delivery(body, {.max_body_bytes = body.size()}).has_value());
-        CHECK(mb::parse_delivery(body, {.max_body_bytes = body.size() - 1}).error().code == mb::errc::too_large);
+        CHECK(mb::parse_delivery(body, {.max_body_bytes = body.size() - 1}).error().code ==
+              mb::errc::too_large);
     }
 }
 
@@ -786,7 +803,8 @@ TEST_CASE("parse_delivery decodes string escapes and validates UTF-8", "[event]"
     CHECK(e->text == "a\"b\\c/d\b\f\n\r\t");
     // Raw UTF-8 of every length is accepted as is.
     auto raw = mb::parse_event<mb::bot_chat_message_v2>(
-        "{\"event\":\"bot.chat_message\",\"data\":{\"bot_id\":\"b\",\"message_id\":\"m\",\"sender_name\":\"\xC3\xA1\xE2\x82\xAC\xF0\x9F\x98\x80\",\"text\":\"\"}}");
+        "{\"event\":\"bot.chat_message\",\"data\":{\"bot_id\":\"b\",\"message_id\":\"m\",\"sender_name\":"
+        "\"\xC3\xA1\xE2\x82\xAC\xF0\x9F\x98\x80\",\"text\":\"\"}}");
     REQUIRE(raw.has_value());
     CHECK(raw->sender_name == "\xC3\xA1\xE2\x82\xAC\xF0\x9F\x98\x80");
     // Truncated and out-of-range sequences are not.

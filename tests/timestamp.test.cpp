@@ -254,8 +254,10 @@ TEST_CASE("time_from_epoch reads seconds, milliseconds and guesses by magnitude"
     CHECK_FALSE(mb::time_from_epoch(std::int64_t{INT64_MAX}, mb::epoch_unit::automatic).has_value());
     CHECK_FALSE(mb::time_from_epoch(std::int64_t{INT64_MIN}, mb::epoch_unit::seconds).has_value());
     CHECK_FALSE(mb::time_from_epoch(1e300, mb::epoch_unit::seconds).has_value());
-    CHECK_FALSE(mb::time_from_epoch(std::numeric_limits<double>::quiet_NaN(), mb::epoch_unit::seconds).has_value());
-    CHECK_FALSE(mb::time_from_epoch(std::numeric_limits<double>::infinity(), mb::epoch_unit::automatic).has_value());
+    CHECK_FALSE(
+        mb::time_from_epoch(std::numeric_limits<double>::quiet_NaN(), mb::epoch_unit::seconds).has_value());
+    CHECK_FALSE(
+        mb::time_from_epoch(std::numeric_limits<double>::infinity(), mb::epoch_unit::automatic).has_value());
 }
 
 TEST_CASE("timestamp calendar helpers are constexpr", "[timestamp]")

@@ -178,7 +178,8 @@ constexpr std::string_view to_string(bot_status_code v) noexcept
     return "unknown";
 }
 
-/// Error codes of the v1 `failed` event. The sources spell them in PascalCase and in snake_case; matching ignores case and underscores.
+/// Error codes of the v1 `failed` event. The sources spell them in PascalCase and in snake_case; matching
+/// ignores case and underscores.
 enum class bot_error_code_v1 {
     unknown,  ///< not a spelling this version knows: read the raw string
     cannot_join_meeting,
@@ -353,7 +354,8 @@ constexpr std::string_view to_string(bot_error_code_v2 v) noexcept
         case bot_error_code_v2::exiting_meeting_before_record: return "EXITING_MEETING_BEFORE_RECORD";
         case bot_error_code_v2::transcription_failed: return "TRANSCRIPTION_FAILED";
         case bot_error_code_v2::waiting_for_host_timeout: return "WAITING_FOR_HOST_TIMEOUT";
-        case bot_error_code_v2::waiting_for_authorized_user_timeout: return "WAITING_FOR_AUTHORIZED_USER_TIMEOUT";
+        case bot_error_code_v2::waiting_for_authorized_user_timeout:
+            return "WAITING_FOR_AUTHORIZED_USER_TIMEOUT";
         case bot_error_code_v2::unable_join_external_meeting: return "UNABLE_JOIN_EXTERNAL_MEETING";
         case bot_error_code_v2::recording_rights_not_granted: return "RECORDING_RIGHTS_NOT_GRANTED";
         case bot_error_code_v2::cannot_request_recording_right: return "CANNOT_REQUEST_RECORDING_RIGHT";
@@ -364,7 +366,8 @@ constexpr std::string_view to_string(bot_error_code_v2 v) noexcept
         case bot_error_code_v2::zoom_access_token_error: return "ZOOM_ACCESS_TOKEN_ERROR";
         case bot_error_code_v2::zoom_obf_token_error: return "ZOOM_OBF_TOKEN_ERROR";
         case bot_error_code_v2::recording_start_timeout: return "RECORDING_START_TIMEOUT";
-        case bot_error_code_v2::host_client_cannot_grant_permission: return "HOST_CLIENT_CANNOT_GRANT_PERMISSION";
+        case bot_error_code_v2::host_client_cannot_grant_permission:
+            return "HOST_CLIENT_CANNOT_GRANT_PERMISSION";
         case bot_error_code_v2::insufficient_tokens: return "INSUFFICIENT_TOKENS";
         case bot_error_code_v2::daily_bot_cap_reached: return "DAILY_BOT_CAP_REACHED";
         case bot_error_code_v2::bot_already_exists: return "BOT_ALREADY_EXISTS";

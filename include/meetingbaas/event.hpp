@@ -362,7 +362,8 @@ struct object_decoder<calendar_event_change_v2> {
     /// Precondition: out.change is set (it decides the name of the instance list).
     static bool decode(json_reader& r, calendar_event_change_v2& out)
     {
-        static constexpr std::string_view list_names[] = {"instances", "affected_instances", "cancelled_instances"};
+        static constexpr std::string_view list_names[] = {"instances", "affected_instances",
+                                                          "cancelled_instances"};
         const std::string_view list_name = list_names[static_cast<std::size_t>(out.change)];
         std::uint64_t seen = 0;
         const bool ok = r.read_object([&](std::string_view key) {
@@ -382,7 +383,8 @@ struct object_decoder<calendar_event_change_v2> {
     }
 };
 
-// ---- the envelope ------------------------------------------------------------------------------------------
+// ---- the envelope
+// ------------------------------------------------------------------------------------------
 
 enum class event_kind : std::uint8_t {
     calendar_sync_events,
@@ -404,11 +406,21 @@ enum class event_kind : std::uint8_t {
 };
 
 inline constexpr std::string_view event_kind_names[] = {
-    "calendar.sync_events",        "bot.status_change",           "complete",
-    "failed",                      "transcription_complete",      "bot.completed",
-    "bot.failed",                  "bot.chat_message",            "calendar.connection_created",
-    "calendar.connection_updated", "calendar.connection_deleted", "calendar.events_synced",
-    "calendar.event_created",      "calendar.event_updated",      "calendar.event_cancelled",
+    "calendar.sync_events",
+    "bot.status_change",
+    "complete",
+    "failed",
+    "transcription_complete",
+    "bot.completed",
+    "bot.failed",
+    "bot.chat_message",
+    "calendar.connection_created",
+    "calendar.connection_updated",
+    "calendar.connection_deleted",
+    "calendar.events_synced",
+    "calendar.event_created",
+    "calendar.event_updated",
+    "calendar.event_cancelled",
 };
 
 constexpr event_kind classify_event(std::string_view name) noexcept
@@ -436,10 +448,10 @@ constexpr std::uint32_t kinds_of() noexcept
 }
 
 /// Decoded `data` of a known event, before the envelope's version/extra/sent_at are applied.
-using data_variant = std::variant<std::monostate, calendar_sync_events, status_change_data, bot_complete_v1,
-                                  bot_failed_v1, transcription_complete_v1, bot_completed_v2, bot_failed_v2,
-                                  bot_chat_message_v2, calendar_connection_v2, calendar_events_synced_v2,
-                                  calendar_event_change_v2>;
+using data_variant =
+    std::variant<std::monostate, calendar_sync_events, status_change_data, bot_complete_v1, bot_failed_v1,
+                 transcription_complete_v1, bot_completed_v2, bot_failed_v2, bot_chat_message_v2,
+                 calendar_connection_v2, calendar_events_synced_v2, calendar_event_change_v2>;
 
 template <class T>
 bool decode_into(json_reader& r, data_variant& out)
@@ -462,8 +474,8 @@ inline bool decode_data(json_reader& r, event_kind kind, data_variant& out)
         case event_kind::connection_updated:
         case event_kind::connection_deleted: {
             auto& c = out.emplace<calendar_connection_v2>();
-            c.change = static_cast<calendar_connection_change>(static_cast<unsigned>(kind) -
-                                                               static_cast<unsigned>(event_kind::connection_created));
+            c.change = static_cast<calendar_connection_change>(
+                static_cast<unsigned>(kind) - static_cast<unsigned>(event_kind::connection_created));
             return read_value(r, c);
         }
         case event_kind::events_synced: return decode_into<calendar_events_synced_v2>(r, out);
@@ -510,9 +522,10 @@ inline result<delivery> parse_delivery_impl(std::string_view body, const parse_o
     if (root == json_kind::end) return envelope_error(errc::empty_input, "", "the body is empty");
     if (root != json_kind::object) {
         if (!r.skip_value()) return r.take_error();
-        if (!r.at_end()) return envelope_error(errc::malformed_json, "", "trailing characters after the value");
-        return envelope_error(errc::not_an_object, "", std::string("expected an object, got ") +
-                                                           std::string(describe(root)));
+        if (!r.at_end())
+            return envelope_error(errc::malformed_json, "", "trailing characters after the value");
+        return envelope_error(errc::not_an_object, "",
+                              std::string("expected an object, got ") + std::string(describe(root)));
     }
 
     std::string type;
@@ -589,8 +602,8 @@ inline result<delivery> parse_delivery_impl(std::string_view body, const parse_o
             return out;
         case event_kind::bot_status_change: {
             auto& sc = std::get<status_change_data>(data);
-            const bool v2 = hint == api_version::v2 ||
-                            (hint == api_version::unknown && (sc.saw_event_id || have_extra));
+            const bool v2 =
+                hint == api_version::v2 || (hint == api_version::unknown && (sc.saw_event_id || have_extra));
             apply_envelope(sc.event, top_extra, top_sent_at);
             if (v2) {
                 out.version = api_version::v2;
@@ -654,7 +667,8 @@ inline std::string_view as_chars(std::span<const std::byte> bytes) noexcept
 template <webhook_event E>
 [[nodiscard]] result<E> parse_event(std::string_view body, const parse_options& options = {})
 {
-    const api_version hint = options.version == api_version::unknown ? event_traits<E>::version : options.version;
+    const api_version hint =
+        options.version == api_version::unknown ? event_traits<E>::version : options.version;
     auto d = detail::parse_delivery_impl(body, options, detail::kinds_of<E>(), hint);
     if (!d) return std::move(d).error();
     if (auto* e = std::get_if<E>(&d->event)) return std::move(*e);

@@ -224,7 +224,8 @@ enum class calendar_connection_change { created, updated, deleted };
 struct calendar_connection_v2 {
     calendar_connection_change change = calendar_connection_change::created;
     std::string calendar_id;
-    open_enum<meetingbaas::calendar_platform> calendar_platform;  ///< `calendar_platform` (schema) or `platform` (guide)
+    open_enum<meetingbaas::calendar_platform>
+        calendar_platform;  ///< `calendar_platform` (schema) or `platform` (guide)
     std::optional<std::string> account_email;
     std::optional<open_enum<calendar_connection_status>> status;
     std::optional<timestamp> created_at;  ///< required for created
@@ -237,7 +238,7 @@ struct calendar_connection_v2 {
 /// v2 `calendar.events_synced`: sent once, after the first sync of a new connection.
 struct calendar_events_synced_v2 {
     std::string calendar_id;
-    std::vector<calendar_series_v2> events;  ///< schema; empty when only the guide's fields are sent
+    std::vector<calendar_series_v2> events;     ///< schema; empty when only the guide's fields are sent
     std::optional<std::int64_t> events_synced;  ///< guide only: a count
     std::optional<std::string> sync_type;       ///< guide only
 
@@ -277,9 +278,9 @@ struct unknown_event {
 
 /// Every event a delivery can hold. Visit it with std::visit.
 using any_event = std::variant<calendar_sync_events, bot_status_change_v1, bot_complete_v1, bot_failed_v1,
-                               transcription_complete_v1, bot_status_change_v2, bot_completed_v2, bot_failed_v2,
-                               bot_chat_message_v2, calendar_connection_v2, calendar_events_synced_v2,
-                               calendar_event_change_v2, unknown_event>;
+                               transcription_complete_v1, bot_status_change_v2, bot_completed_v2,
+                               bot_failed_v2, bot_chat_message_v2, calendar_connection_v2,
+                               calendar_events_synced_v2, calendar_event_change_v2, unknown_event>;
 
 /// A parsed webhook body.
 struct delivery {

@@ -147,7 +147,8 @@ inline std::string format_time(utc_time t, bool with_fraction)
 
 }  // namespace detail
 
-/// Parses an RFC 3339 / ISO 8601 date-time: `YYYY-MM-DD(T|t| )HH:MM[:SS[.fraction]][Z|z|+HH:MM|-HH:MM|+HHMM|-HHMM]`.
+/// Parses an RFC 3339 / ISO 8601 date-time: `YYYY-MM-DD(T|t|
+/// )HH:MM[:SS[.fraction]][Z|z|+HH:MM|-HH:MM|+HHMM|-HHMM]`.
 ///
 /// * Seconds are optional; a fraction (one or more digits; digits beyond the sixth are truncated,
 ///   never rounded) needs seconds. Second 60 (a leap second) is read as 59.999999.

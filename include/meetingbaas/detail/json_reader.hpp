@@ -524,7 +524,8 @@ private:
                     case 'u': {
                         std::uint32_t cp = 0;
                         if (!read_hex4(cp)) return false;
-                        if (cp >= 0xDC00 && cp <= 0xDFFF) return fail_syntax("lone low surrogate in \\u escape");
+                        if (cp >= 0xDC00 && cp <= 0xDFFF)
+                            return fail_syntax("lone low surrogate in \\u escape");
                         if (cp >= 0xD800 && cp <= 0xDBFF) {
                             if (n - pos_ < 2 || s_[pos_] != '\\' || s_[pos_ + 1] != 'u') {
                                 return fail_syntax("lone high surrogate in \\u escape");
@@ -532,7 +533,8 @@ private:
                             pos_ += 2;
                             std::uint32_t lo = 0;
                             if (!read_hex4(lo)) return false;
-                            if (lo < 0xDC00 || lo > 0xDFFF) return fail_syntax("lone high surrogate in \\u escape");
+                            if (lo < 0xDC00 || lo > 0xDFFF)
+                                return fail_syntax("lone high surrogate in \\u escape");
                         }
                         break;
                     }
