@@ -23,7 +23,6 @@ struct counter_clock {
     using rep = duration::rep;
     using period = duration::period;
     using time_point = std::chrono::time_point<counter_clock, duration>;
-    static constexpr bool is_steady = true;
     const std::int64_t* ticks;
     time_point now() const noexcept { return time_point(duration(*ticks)); }
 };

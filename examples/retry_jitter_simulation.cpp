@@ -41,7 +41,6 @@ struct sim_clock {
     using rep = duration::rep;
     using period = duration::period;
     using time_point = std::chrono::time_point<sim_clock, duration>;
-    static constexpr bool is_steady = true;
     const time_point* current;
     time_point now() const noexcept { return *current; }
 };
