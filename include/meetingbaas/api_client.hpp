@@ -406,7 +406,7 @@ public:
         if (!url) return url.error();
         auto doc = call_json(http_method::get, std::move(*url), {}, op, request_safety::idempotent);
         if (!doc) return doc.error();
-        return parsed(parse_v1_event(doc->body), doc->status, op);
+        return parsed(parse_v1_event(std::move(doc->body)), doc->status, op);
     }
 
     /// POST /calendar_events/{uuid}/bot?all_occurrences=...: schedules a bot; returns the updated
@@ -723,7 +723,7 @@ private:
     {
         auto doc = call_json(http_method::get, std::move(url), {}, op, request_safety::idempotent);
         if (!doc) return doc.error();
-        return parsed(parse_v1_event_page(doc->body), doc->status, op);
+        return parsed(parse_v1_event_page(std::move(doc->body)), doc->status, op);
     }
 
     api_result<std::vector<v1_event>> v1_bot_call(http_method method, std::string_view event_uuid, std::string body,

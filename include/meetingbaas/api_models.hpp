@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <iterator>
 #include <optional>
+#include <type_traits>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -573,7 +574,10 @@ inline result<nlohmann::json> parse_json_body(std::string_view body)
 }
 
 /// Parses a stored v1 `BotParam` object.
-[[nodiscard]] inline result<v1_bot_param> parse_v1_bot_param(const nlohmann::json& j, const std::string& path = "")
+namespace detail {
+
+/// The typed fields of a stored BotParam (json left null).
+inline result<v1_bot_param> parse_v1_bot_param_fields(const nlohmann::json& j, const std::string& path)
 {
     if (auto ok = detail::require_object(j, path); !ok) return ok.error();
     const detail::api_object_reader r(j, path);
@@ -604,16 +608,24 @@ inline result<nlohmann::json> parse_json_body(std::string_view body)
     if (!waiting) return waiting.error();
     p.waiting_room_timeout = *waiting;
     p.extra = r.any("extra");
-    p.json = j;
     return p;
 }
 
-/// Parses a v1 `Event` object. Required: uuid, calendar_uuid, start_time, end_time, last_updated_at,
-/// deleted. Other schema-required fields default when absent or null (google_id, name, meeting_url: "";
-/// is_organizer, is_recurring: false; attendees: empty), but a wrong type is always an error.
-/// Errors: not_an_object, missing_field, wrong_type, invalid_timestamp, invalid_value, with `where` the
-/// JSON Pointer below `path`.
-[[nodiscard]] inline result<v1_event> parse_v1_event(const nlohmann::json& j, const std::string& path = "")
+}  // namespace detail
+
+/// Parses a stored v1 `BotParam` object.
+[[nodiscard]] inline result<v1_bot_param> parse_v1_bot_param(const nlohmann::json& j, const std::string& path = "")
+{
+    auto p = detail::parse_v1_bot_param_fields(j, path);
+    if (p) p->json = j;
+    return p;
+}
+
+namespace detail {
+
+/// parse_v1_event for a const (copying) or mutable (moving `raw` and `bot_param` out) document.
+template <class Json>
+result<v1_event> parse_v1_event_impl(Json& j, const std::string& path)
 {
     if (auto ok = detail::require_object(j, path); !ok) return ok.error();
     const detail::api_object_reader r(j, path);
@@ -662,13 +674,42 @@ inline result<nlohmann::json> parse_json_body(std::string_view body)
         if (!list) return list.error();
         e.attendees = std::move(*list);
     }
-    if (const auto* bot = r.find("bot_param"); bot != nullptr && !bot->is_null()) {
-        auto param = parse_v1_bot_param(*bot, detail::pointer_append(path, "bot_param"));
+    if (const auto it = j.find("bot_param"); it != j.end() && !it->is_null()) {
+        auto param = parse_v1_bot_param_fields(*it, pointer_append(path, "bot_param"));
         if (!param) return param.error();
+        if constexpr (std::is_const_v<Json>) {
+            param->json = *it;
+        } else {
+            param->json = std::move(*it);  // the document is the caller's temporary
+        }
         e.bot_param = std::move(*param);
     }
-    e.raw = r.any("raw");
+    if (const auto it = j.find("raw"); it != j.end()) {
+        if constexpr (std::is_const_v<Json>) {
+            e.raw = *it;
+        } else {
+            e.raw = std::move(*it);
+        }
+    }
     return e;
+}
+
+}  // namespace detail
+
+/// Parses a v1 `Event` object. Required: uuid, calendar_uuid, start_time, end_time, last_updated_at,
+/// deleted. Other schema-required fields default when absent or null (google_id, name, meeting_url: "";
+/// is_organizer, is_recurring: false; attendees: empty), but a wrong type is always an error.
+/// Errors: not_an_object, missing_field, wrong_type, invalid_timestamp, invalid_value, with `where` the
+/// JSON Pointer below `path`.
+[[nodiscard]] inline result<v1_event> parse_v1_event(const nlohmann::json& j, const std::string& path = "")
+{
+    return detail::parse_v1_event_impl(j, path);
+}
+
+/// The same, moving the `raw` and `bot_param` objects out of `j` instead of copying them.
+[[nodiscard]] inline result<v1_event> parse_v1_event(nlohmann::json&& j, const std::string& path = "")
+{
+    return detail::parse_v1_event_impl(j, path);
 }
 
 /// Parses a v1 `Calendar` object.
@@ -711,6 +752,28 @@ inline result<nlohmann::json> parse_json_body(std::string_view body)
     if (!next) return next.error();
     v1_event_page page;
     page.data = std::move(*events);
+    if (*next && !(*next)->empty()) page.next = std::move(*next);
+    return page;
+}
+
+/// The same, moving each event's `raw` and `bot_param` out of `j`.
+[[nodiscard]] inline result<v1_event_page> parse_v1_event_page(nlohmann::json&& j, const std::string& path = "")
+{
+    if (auto ok = detail::require_object(j, path); !ok) return ok.error();
+    const auto data = j.find("data");
+    if (data == j.end()) return detail::api_object_reader(j, path).missing("data");
+    const auto data_path = detail::pointer_append(path, "data");
+    if (!data->is_array()) return detail::api_object_reader(j, path).wrong("data", "array", *data);
+    v1_event_page page;
+    page.data.reserve(data->size());
+    std::size_t i = 0;
+    for (auto& item : *data) {
+        auto e = parse_v1_event(std::move(item), detail::pointer_index(data_path, i++));
+        if (!e) return e.error();
+        page.data.push_back(std::move(*e));
+    }
+    auto next = detail::api_object_reader(j, path).optional_string("next");
+    if (!next) return next.error();
     if (*next && !(*next)->empty()) page.next = std::move(*next);
     return page;
 }

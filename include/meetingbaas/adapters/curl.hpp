@@ -36,7 +36,7 @@ struct curl_options {
     std::size_t max_response_bytes = 32U * 1024U * 1024U;  ///< larger bodies: transport_errc::response_too_large
     bool verify_tls = true;                                ///< peer and host verification (keep it on)
     std::string ca_file;                                   ///< CURLOPT_CAINFO when non-empty
-    bool accept_compressed = true;                         ///< send Accept-Encoding for what libcurl decodes
+    bool accept_compressed = false;  ///< send Accept-Encoding (gzip, br, ...) and decode: smaller bodies, more CPU
 };
 
 namespace detail {

@@ -97,6 +97,7 @@ public:
         client_ = std::make_unique<httplib::Client>(origin_);
         client_->set_keep_alive(true);
         client_->set_follow_location(false);
+        client_->set_tcp_nodelay(true);  // headers and body are separate writes: no Nagle delay
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
         client_->enable_server_certificate_verification(options_.verify_tls);
 #endif
