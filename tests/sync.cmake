@@ -6,3 +6,14 @@ if(TARGET meetingbaas::sqlite)
 endif()
 meetingbaas_add_test(calendar_sync SOURCES calendar_sync.test.cpp CONCURRENCY)
 meetingbaas_add_test(receiver SOURCES receiver.test.cpp CONCURRENCY)
+
+# End-to-end: the calendar_sync_server example as a child process, over loopback HTTP, against the fake API.
+if(TARGET meetingbaas::httplib AND TARGET meetingbaas::sqlite AND MEETINGBAAS_BUILD_EXAMPLES
+   AND NOT MEETINGBAAS_ONLY_CONCURRENCY_TESTS AND NOT CMAKE_CXX_FLAGS MATCHES "-fno-exceptions")
+  meetingbaas_add_test(e2e_calendar_sync SOURCES e2e/calendar_sync_server.test.cpp
+                       LIBS meetingbaas::httplib meetingbaas::sqlite LABELS e2e RUN_SERIAL)
+  target_include_directories(meetingbaas.tests.e2e_calendar_sync PRIVATE "${CMAKE_CURRENT_SOURCE_DIR}")
+  target_compile_definitions(meetingbaas.tests.e2e_calendar_sync PRIVATE
+                             "CALENDAR_SYNC_SERVER_PATH=\"$<TARGET_FILE:calendar_sync_server>\"")
+  add_dependencies(meetingbaas.tests.e2e_calendar_sync calendar_sync_server)
+endif()

@@ -207,7 +207,8 @@ struct event_report {
     sync_action action = sync_action::none;
     std::string reason;  ///< the policy's reason, or why the event was skipped
     event_outcome outcome = event_outcome::applied;
-    std::optional<api_error> error;  ///< set when outcome == failed
+    std::optional<api_error> error;                        ///< set when outcome == failed
+    std::optional<std::chrono::milliseconds> retry_after;  ///< busy: until the other worker's lease ends
 };
 
 /// How a job ended, for the worker: done, retry later, or failed for good.
@@ -378,7 +379,14 @@ private:
                 }
                 r.outcome = event_outcome::already_done;
                 return r;
-            case begin_status::in_progress: r.outcome = event_outcome::busy; return r;
+            case begin_status::in_progress:
+                r.outcome = event_outcome::busy;
+                if (begun->record) {
+                    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        begun->record->expires_at - now);
+                    r.retry_after = left > std::chrono::milliseconds(0) ? left : std::chrono::milliseconds(0);
+                }
+                return r;
             case begin_status::acquired: break;
         }
 
@@ -448,7 +456,7 @@ private:
             if (r.outcome == event_outcome::busy && !retry) {
                 retry = job_verdict{job_verdict::kind::retry,
                                     "event " + r.uuid + ": another worker holds the action",
-                                    attempt_outcome::http(503)};
+                                    attempt_outcome::http(503, r.retry_after)};
             }
             if (r.outcome != event_outcome::failed || !r.error) continue;
             const auto outcome = outcome_of(*r.error);

@@ -288,3 +288,31 @@ TEST_CASE("sqlite_job_queue reports a storage error for an unusable path", "[sql
     REQUIRE_FALSE(q);
     CHECK(q.error().code == errc::storage_error);
 }
+
+TEST_CASE("sqlite_event_state keeps the newest applied version per event across reopening", "[sqlite_queue]")
+{
+    temp_dir dir;
+    const auto path = dir.file("state.sqlite3");
+    const auto t1 = meetingbaas::utc_time(std::chrono::microseconds(1'789'000'000'123'456));
+    const auto t2 = t1 + std::chrono::microseconds(1);
+    {
+        auto s = meetingbaas::sqlite_event_state::open(path);
+        REQUIRE(s);
+        auto none = s->applied_version("e1");
+        REQUIRE(none);
+        CHECK_FALSE(none->has_value());
+        REQUIRE(s->record_applied("e1", t2));
+        REQUIRE(s->record_applied("e1", t1));  // older: ignored
+        auto v = s->applied_version("e1");
+        REQUIRE((v && v->has_value()));
+        CHECK(**v == t2);
+    }
+    auto again = meetingbaas::sqlite_event_state::open(path);
+    REQUIRE(again);
+    auto v = again->applied_version("e1");
+    REQUIRE((v && v->has_value()));
+    CHECK(**v == t2);
+    auto other = again->applied_version("e2");
+    REQUIRE(other);
+    CHECK_FALSE(other->has_value());
+}
