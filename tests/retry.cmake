@@ -5,3 +5,4 @@ meetingbaas_add_test(retry SOURCES retry.test.cpp retry_backoff.test.cpp retry_a
 meetingbaas_add_test(retry_budget SOURCES retry_budget.test.cpp CONCURRENCY)
 meetingbaas_add_compile_fail_test(retry_checked_rejects_invalid_policy compile_fail/retry_checked_invalid.cpp
                                   "invalid_retry_policy_parameter")
+meetingbaas_add_compile_fail_test(retry_clock_requires_now compile_fail/retry_clock_without_now.cpp "retry_clock")

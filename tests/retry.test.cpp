@@ -425,3 +425,35 @@ TEST_CASE("decisions and parsing are noexcept where documented", "[retry]")
     STATIC_REQUIRE(noexcept(std::declval<const meetingbaas::http_classifier&>()(std::declval<const attempt_outcome&>())));
     STATIC_REQUIRE(noexcept(std::declval<meetingbaas::retry_budget&>().on_failure()));
 }
+
+TEST_CASE("effect concepts accept the test fakes and the standard defaults", "[retry]")
+{
+    STATIC_REQUIRE(meetingbaas::retry_clock<manual_clock>);
+    STATIC_REQUIRE(meetingbaas::retry_clock<std::chrono::system_clock>);
+    STATIC_REQUIRE(meetingbaas::retry_sleeper<recording_sleeper>);
+    STATIC_REQUIRE(meetingbaas::retry_sleeper<meetingbaas::this_thread_sleeper>);
+    STATIC_REQUIRE(meetingbaas::backoff_policy<meetingbaas::linear_backoff>);
+    STATIC_REQUIRE(meetingbaas::retry_classifier<meetingbaas::http_classifier>);
+    STATIC_REQUIRE(!meetingbaas::retry_clock<int>);
+    STATIC_REQUIRE(!meetingbaas::retry_sleeper<int>);
+}
+
+TEST_CASE("a refused attempt reports the last classification to the give-up hook", "[retry]")
+{
+    manual_clock clock;
+    event_log log;
+    meetingbaas::retrier<meetingbaas::exponential_backoff, manual_clock, meetingbaas::splitmix64, logging_hooks> r(
+        plain_policy, clock, meetingbaas::splitmix64(1), logging_hooks{&log});
+    r.start({.deadline = clock.now() + 1s});
+    REQUIRE(r.begin_attempt());
+    const auto d = r.next(attempt_outcome::http(503));
+    REQUIRE(d);
+    clock.advance(5s);  // the timer fired far too late (e.g. a stalled event loop)
+    const auto p = r.begin_attempt();
+    CHECK_FALSE(p);
+    CHECK(p.reason == stop_reason::deadline_exceeded);
+    REQUIRE_FALSE(log.events.empty());
+    CHECK(log.events.back().kind == meetingbaas::retry_event_kind::give_up);
+    CHECK(log.events.back().classification == failure_class::throttled);
+    CHECK(log.events.back().reason == stop_reason::deadline_exceeded);
+}

@@ -438,6 +438,7 @@ public:
     {
         options_ = options;
         state_ = retry_state<Clock>{0, clock_.now(), std::chrono::milliseconds(0)};
+        last_class_ = failure_class::success;
     }
 
     /// Continues an operation from a saved state (a job queue's row), with fresh per-call options.
@@ -445,6 +446,7 @@ public:
     {
         options_ = options;
         state_ = state;
+        last_class_ = failure_class::success;
     }
 
     /// Call right before each attempt. Refuses when the deadline or elapsed limit leaves less than
@@ -455,8 +457,9 @@ public:
         const auto limit = time_left(clock_.now());
         const std::uint32_t number = state_.attempts == unlimited_attempts ? state_.attempts : state_.attempts + 1;
         if (limit.left && (limit.left->count() <= 0 || *limit.left <= policy_.attempt_reserve)) {
-            retry_event ev{retry_event_kind::give_up, number, std::chrono::milliseconds(0), delay_source::deadline,
-                           failure_class::success,    limit.reason, limit.left, nullptr};
+            const retry_event ev{retry_event_kind::give_up, number,       std::chrono::milliseconds(0),
+                                 delay_source::deadline,    last_class_,  limit.reason,
+                                 limit.left,                nullptr};
             emit(ev);
             return {false, number, limit.left, limit.reason};
         }
@@ -475,6 +478,7 @@ public:
         retry_decision d;
         d.attempt = state_.attempts;
         d.classification = std::invoke(classify, outcome);
+        last_class_ = d.classification;
         retry_budget* const budget = options_.budget;
 
         if (d.classification == failure_class::success) {
@@ -600,6 +604,7 @@ private:
     [[no_unique_address]] Hooks hooks_;
     call_options<Clock> options_{};
     retry_state<Clock> state_{};
+    failure_class last_class_ = failure_class::success;  // of the last judged attempt, for give-up events
 };
 
 // ---------------------------------------------------------------------------------------------------
