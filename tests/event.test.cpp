@@ -540,6 +540,10 @@ TEST_CASE("parse_event rejects another event type after checking the syntax", "[
     REQUIRE_FALSE(broken.has_value());
     CHECK(broken.error().code == mb::errc::malformed_json);
     CHECK(broken.error().where == "/data/a");
+    // ... also when the other event lacks its data.
+    auto no_data = mb::parse_event<mb::calendar_sync_events>(R"({"event":"bot.failed"})");
+    REQUIRE_FALSE(no_data.has_value());
+    CHECK(no_data.error().code == mb::errc::unexpected_event);
     auto unknown = mb::parse_event<mb::bot_failed_v2>(R"({"event":"something.else","data":{}})");
     REQUIRE_FALSE(unknown.has_value());
     CHECK(unknown.error().code == mb::errc::unexpected_event);

@@ -580,11 +580,11 @@ inline result<delivery> parse_delivery_impl(std::string_view body, const parse_o
     if (!ok) return r.take_error();
     if (!r.at_end()) return envelope_error(errc::malformed_json, "", "trailing characters after the object");
     if (!have_type) return envelope_error(errc::missing_field, "/event", "required member is absent");
-    if (!have_data && kind != event_kind::unknown) {
-        return envelope_error(errc::missing_field, "/data", "required member is absent");
-    }
     if ((accepted & kind_bit(kind)) == 0) {
         return envelope_error(errc::unexpected_event, "/event", "unexpected event type \"" + type + "\"");
+    }
+    if (!have_data && kind != event_kind::unknown) {
+        return envelope_error(errc::missing_field, "/data", "required member is absent");
     }
     if (data_deferred) {
         json_reader sub(deferred_data, options.max_depth, 1);
