@@ -36,8 +36,9 @@ constexpr auto policy = mb::checked(mb::retry_policy<>{
 
 // A repeating pattern of outcomes: throttled with pushback, transient, success, ...
 const std::array<mb::attempt_outcome, 8> outcomes{
-    mb::attempt_outcome::http(503, 250ms), mb::attempt_outcome::http(500),      mb::attempt_outcome::maybe_sent(),
-    mb::attempt_outcome::http(200),        mb::attempt_outcome::http(429, 2s),  mb::attempt_outcome::http(502),
+    mb::attempt_outcome::http(503, 250ms), mb::attempt_outcome::http(500),
+    mb::attempt_outcome::maybe_sent(),     mb::attempt_outcome::http(200),
+    mb::attempt_outcome::http(429, 2s),    mb::attempt_outcome::http(502),
     mb::attempt_outcome::http(504),        mb::attempt_outcome::http(201)};
 
 template <class Clock>
@@ -48,7 +49,8 @@ void library_decisions(benchmark::State& state, Clock clock, std::int64_t* ticks
     r.start({.deadline = clock.now() + std::chrono::hours(24 * 365), .budget = &budget});
     std::size_t i = 0;
     for (auto _ : state) {
-        if (!r.begin_attempt()) r.start({.deadline = clock.now() + std::chrono::hours(24 * 365), .budget = &budget});
+        if (!r.begin_attempt())
+            r.start({.deadline = clock.now() + std::chrono::hours(24 * 365), .budget = &budget});
         const mb::retry_decision d = r.next(outcomes[i++ & 7U]);
         benchmark::DoNotOptimize(d);
         if (!d) r.start({.deadline = clock.now() + std::chrono::hours(24 * 365), .budget = &budget});
@@ -79,8 +81,8 @@ struct hand_decision {
     std::int64_t delay_ms;
 };
 
-inline hand_decision hand_decide(hand_state& s, const mb::attempt_outcome& o, std::atomic<std::int32_t>& tokens,
-                                 std::int64_t now_ms) noexcept
+inline hand_decision hand_decide(hand_state& s, const mb::attempt_outcome& o,
+                                 std::atomic<std::int32_t>& tokens, std::int64_t now_ms) noexcept
 {
     // classify
     int cls = 0;  // 0 success, 1 retryable, 2 permanent
@@ -88,13 +90,17 @@ inline hand_decision hand_decide(hand_state& s, const mb::attempt_outcome& o, st
         cls = 1;
     } else if (o.kind == mb::outcome_kind::http_status) {
         const int st = o.status;
-        if (st >= 100 && st < 400) cls = 0;
-        else if (st == 408 || st == 425 || st == 429 || st == 500 || st == 502 || st == 503 || st == 504) cls = 1;
-        else cls = 2;
+        if (st >= 100 && st < 400)
+            cls = 0;
+        else if (st == 408 || st == 425 || st == 429 || st == 500 || st == 502 || st == 503 || st == 504)
+            cls = 1;
+        else
+            cls = 2;
     }
     if (cls != 1) {
         std::int32_t t = tokens.load(std::memory_order_relaxed);
-        while (!tokens.compare_exchange_weak(t, t + 1000 > 1'000'000 ? 1'000'000 : t + 1000, std::memory_order_relaxed)) {
+        while (!tokens.compare_exchange_weak(t, t + 1000 > 1'000'000 ? 1'000'000 : t + 1000,
+                                             std::memory_order_relaxed)) {
         }
         return {false, 0};
     }
@@ -180,7 +186,8 @@ void BM_parse_retry_after_delta(benchmark::State& state)
 void BM_parse_retry_after_imf_fixdate(benchmark::State& state)
 {
     const auto now = std::chrono::sys_days{std::chrono::year{2026} / 11 / 27} + std::chrono::hours(3);
-    for (auto _ : state) benchmark::DoNotOptimize(mb::parse_retry_after("Fri, 27 Nov 2026 03:00:30 GMT", now));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(mb::parse_retry_after("Fri, 27 Nov 2026 03:00:30 GMT", now));
 }
 
 }  // namespace

@@ -22,8 +22,14 @@
 #include <boost/throw_exception.hpp>
 #include <cstdlib>
 namespace boost {
-[[noreturn]] void throw_exception(const std::exception&) { std::abort(); }
-[[noreturn]] void throw_exception(const std::exception&, const boost::source_location&) { std::abort(); }
+[[noreturn]] void throw_exception(const std::exception&)
+{
+    std::abort();
+}
+[[noreturn]] void throw_exception(const std::exception&, const boost::source_location&)
+{
+    std::abort();
+}
 }  // namespace boost
 #endif
 
@@ -54,9 +60,13 @@ struct print_hooks {
     }
     void on_give_up(const mb::retry_event& e) const
     {
-        std::printf("call %d: gave up after %u attempts: %s\n", call, e.attempt, mb::to_string(e.reason).data());
+        std::printf("call %d: gave up after %u attempts: %s\n", call, e.attempt,
+                    mb::to_string(e.reason).data());
     }
-    void on_success(const mb::retry_event& e) const { std::printf("call %d: succeeded on attempt %u\n", call, e.attempt); }
+    void on_success(const mb::retry_event& e) const
+    {
+        std::printf("call %d: succeeded on attempt %u\n", call, e.attempt);
+    }
 };
 
 /// A fake asynchronous HTTP call: answers after 5 ms of simulated latency, on the io_context.
@@ -76,8 +86,9 @@ void fake_async_call(asio::io_context& io, int call, std::uint32_t attempt,
 class operation : public std::enable_shared_from_this<operation> {
 public:
     operation(asio::io_context& io, int call, mb::retry_budget& budget, int& finished)
-        : io_(io), timer_(io), retrier_(policy, std::chrono::steady_clock{}, mb::splitmix64{}, print_hooks{call}),
-          call_(call), finished_(finished)
+        : io_(io), timer_(io),
+          retrier_(policy, std::chrono::steady_clock{}, mb::splitmix64{}, print_hooks{call}), call_(call),
+          finished_(finished)
     {
         retrier_.start({.idempotence = mb::idempotency::idempotent,
                         .deadline = std::chrono::steady_clock::now() + 2s,
@@ -126,7 +137,8 @@ int main()
     }
     const auto start = std::chrono::steady_clock::now();
     io.run();
-    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    const auto took =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
     std::printf("%d calls finished in %lld ms on one thread; budget left: %.1f tokens\n", finished,
                 static_cast<long long>(took.count()), budget.tokens());
     return finished == 3 && took < 2s ? 0 : 1;

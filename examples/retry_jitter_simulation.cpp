@@ -77,7 +77,9 @@ totals simulate(const mb::retry_policy<Backoff>& policy, std::size_t clients, in
     for (int run = 0; run < runs; ++run) {
         std::mt19937_64 net_rng(static_cast<std::uint64_t>(run) * 7919U + clients);
         std::normal_distribution<double> net_ms(10.0, 2.0);
-        auto net = [&] { return sim_clock::duration(static_cast<std::int64_t>(std::fabs(net_ms(net_rng)) * 1000.0)); };
+        auto net = [&] {
+            return sim_clock::duration(static_cast<std::int64_t>(std::fabs(net_ms(net_rng)) * 1000.0));
+        };
 
         sim_clock::time_point now{};
         const sim_clock clock{&now};
@@ -98,8 +100,12 @@ totals simulate(const mb::retry_policy<Backoff>& policy, std::size_t clients, in
             queue.pop();
             now = e.at;
             switch (e.what) {
-                case step::server_read: queue.push({now + net(), seq++, step::client_read_reply, e.client, version}); break;
-                case step::client_read_reply: queue.push({now + net(), seq++, step::server_write, e.client, e.value}); break;
+                case step::server_read:
+                    queue.push({now + net(), seq++, step::client_read_reply, e.client, version});
+                    break;
+                case step::client_read_reply:
+                    queue.push({now + net(), seq++, step::server_write, e.client, e.value});
+                    break;
                 case step::server_write: {
                     ++calls;
                     const bool ok = e.value == version;
@@ -109,14 +115,16 @@ totals simulate(const mb::retry_policy<Backoff>& policy, std::size_t clients, in
                 }
                 case step::client_write_reply: {
                     retrier_t& r = retriers[e.client];
-                    const auto d = r.next(e.value != 0 ? mb::attempt_outcome::http(200) : mb::attempt_outcome::http(409),
-                                          occ_classifier);
+                    const auto d =
+                        r.next(e.value != 0 ? mb::attempt_outcome::http(200) : mb::attempt_outcome::http(409),
+                               occ_classifier);
                     if (d) {
                         (void)r.begin_attempt();  // scheduled now; the attempt starts after the delay
-                        queue.push({now + net() + std::chrono::duration_cast<sim_clock::duration>(d.delay), seq++,
-                                    step::server_read, e.client, 0});
+                        queue.push({now + net() + std::chrono::duration_cast<sim_clock::duration>(d.delay),
+                                    seq++, step::server_read, e.client, 0});
                     } else if (d.reason != mb::stop_reason::succeeded) {
-                        std::fprintf(stderr, "client %zu gave up: %s\n", e.client, mb::to_string(d.reason).data());
+                        std::fprintf(stderr, "client %zu gave up: %s\n", e.client,
+                                     mb::to_string(d.reason).data());
                     }
                     break;
                 }
@@ -157,8 +165,8 @@ storm_totals storm(mb::retry_budget* budget)
     std::uint64_t seq = 0;
     for (std::size_t c = 0; c < calls; ++c) {
         retriers.emplace_back(policy, clock, mb::splitmix64(c));
-        queue.push({sim_clock::time_point(std::chrono::milliseconds(10 * static_cast<std::int64_t>(c))), seq++,
-                    step::server_write, c, 0});
+        queue.push({sim_clock::time_point(std::chrono::milliseconds(10 * static_cast<std::int64_t>(c))),
+                    seq++, step::server_write, c, 0});
     }
     storm_totals t;
     while (!queue.empty()) {
@@ -176,8 +184,8 @@ storm_totals storm(mb::retry_budget* budget)
         if (down) ++t.outage_attempts;
         const auto d = r.next(down ? mb::attempt_outcome::http(503) : mb::attempt_outcome::http(200));
         if (d) {
-            queue.push({now + std::chrono::duration_cast<sim_clock::duration>(d.delay), seq++, step::server_write,
-                        e.client, 0});
+            queue.push({now + std::chrono::duration_cast<sim_clock::duration>(d.delay), seq++,
+                        step::server_write, e.client, 0});
         } else if (d.reason == mb::stop_reason::succeeded) {
             ++t.succeeded;
         } else {
@@ -213,14 +221,18 @@ int main(int argc, char** argv)
 
     constexpr auto none = mb::checked(mb::retry_policy<mb::constant_backoff>{
         .backoff = {.interval = 0ms}, .jitter = mb::no_jitter, .stop = forever});
-    constexpr auto expo = mb::checked(mb::retry_policy<>{.backoff = aws_backoff, .jitter = mb::no_jitter, .stop = forever});
-    constexpr auto equal = mb::checked(mb::retry_policy<>{.backoff = aws_backoff, .jitter = mb::equal_jitter, .stop = forever});
-    constexpr auto full = mb::checked(mb::retry_policy<>{.backoff = aws_backoff, .jitter = mb::full_jitter, .stop = forever});
-    constexpr auto decorr =
-        mb::checked(mb::retry_policy<>{.backoff = aws_backoff, .jitter = mb::decorrelated_jitter, .stop = forever});
+    constexpr auto expo =
+        mb::checked(mb::retry_policy<>{.backoff = aws_backoff, .jitter = mb::no_jitter, .stop = forever});
+    constexpr auto equal =
+        mb::checked(mb::retry_policy<>{.backoff = aws_backoff, .jitter = mb::equal_jitter, .stop = forever});
+    constexpr auto full =
+        mb::checked(mb::retry_policy<>{.backoff = aws_backoff, .jitter = mb::full_jitter, .stop = forever});
+    constexpr auto decorr = mb::checked(
+        mb::retry_policy<>{.backoff = aws_backoff, .jitter = mb::decorrelated_jitter, .stop = forever});
 
     std::printf("Mean write calls / mean completion time (simulated ms), %d runs per cell\n\n", runs);
-    std::printf("| clients | no backoff | exponential, no jitter | equal jitter | full jitter | decorrelated |\n");
+    std::printf(
+        "| clients | no backoff | exponential, no jitter | equal jitter | full jitter | decorrelated |\n");
     std::printf("|---|---|---|---|---|---|\n");
     bool expected_shape = true;
     for (const std::size_t n : client_counts) {
@@ -237,14 +249,17 @@ int main(int argc, char** argv)
         }
     }
 
-    std::printf("\nRetry storm: 2,000 calls (one per 10 ms), backend down for the first 10 s, 5 attempts per call\n\n");
-    std::printf("| budget | attempts | attempts during outage | per call during outage | succeeded | failed | budget denials |\n");
+    std::printf("\nRetry storm: 2,000 calls (one per 10 ms), backend down for the first 10 s, 5 attempts per "
+                "call\n\n");
+    std::printf("| budget | attempts | attempts during outage | per call during outage | succeeded | failed "
+                "| budget denials |\n");
     std::printf("|---|---|---|---|---|---|---|\n");
     mb::retry_budget budget(mb::meetingbaas_budget_config);
     const storm_totals without = storm(nullptr);
     const storm_totals with = storm(&budget);
     for (const auto& [name, t] : {std::pair{"none", without}, std::pair{"10 tokens, ratio 0.1", with}}) {
-        std::printf("| %s | %llu | %llu | %.2f | %llu | %llu | %llu |\n", name, static_cast<unsigned long long>(t.attempts),
+        std::printf("| %s | %llu | %llu | %.2f | %llu | %llu | %llu |\n", name,
+                    static_cast<unsigned long long>(t.attempts),
                     static_cast<unsigned long long>(t.outage_attempts),
                     static_cast<double>(t.outage_attempts) / static_cast<double>(t.outage_calls),
                     static_cast<unsigned long long>(t.succeeded), static_cast<unsigned long long>(t.failed),
@@ -253,6 +268,7 @@ int main(int argc, char** argv)
     // The budget must cut the load on the failing backend to near 1x.
     const bool budget_works = with.outage_attempts * 10 < without.outage_attempts * 3;
     if (!budget_works) std::printf("\nunexpected: the budget did not reduce the retry storm\n");
-    if (!expected_shape) std::printf("\nunexpected: unjittered exponential backoff did not do the most work\n");
+    if (!expected_shape)
+        std::printf("\nunexpected: unjittered exponential backoff did not do the most work\n");
     return expected_shape && budget_works ? 0 : 1;
 }

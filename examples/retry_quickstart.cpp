@@ -46,7 +46,8 @@ int schedule_bot(mb::retry_budget& budget)
                                    .deadline = std::chrono::steady_clock::now() + 10s,
                                    .budget = &budget});
     if (result.decision.reason != mb::stop_reason::succeeded) {
-        std::printf("gave up after %u attempts: %s\n", result.attempts, mb::to_string(result.decision.reason).data());
+        std::printf("gave up after %u attempts: %s\n", result.attempts,
+                    mb::to_string(result.decision.reason).data());
         return 1;
     }
     std::printf("status %d after %u attempts, %lld ms of backoff\n", result.last->status, result.attempts,

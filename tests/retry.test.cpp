@@ -12,12 +12,12 @@
 #include <vector>
 
 using namespace std::chrono_literals;
-using std::chrono::milliseconds;
 using meetingbaas::attempt_outcome;
 using meetingbaas::failure_class;
 using meetingbaas::stop_reason;
 using meetingbaas::test::manual_clock;
 using meetingbaas::test::recording_sleeper;
+using std::chrono::milliseconds;
 
 namespace {
 
@@ -63,7 +63,8 @@ TEST_CASE("http_classifier treats 429 and 503 as throttling", "[retry]")
 
 TEST_CASE("http_classifier never retries other 4xx, 501 and 505", "[retry]")
 {
-    const int status = GENERATE(400, 401, 403, 404, 405, 409, 410, 413, 422, 451, 499, 501, 505, 511, 599, 600, 0, -1);
+    const int status =
+        GENERATE(400, 401, 403, 404, 405, 409, 410, 413, 422, 451, 499, 501, 505, 511, 599, 600, 0, -1);
     CAPTURE(status);
     CHECK(meetingbaas::http_classifier{}(attempt_outcome::http(status)) == failure_class::permanent);
 }
@@ -77,10 +78,10 @@ TEST_CASE("http_classifier treats 1xx to 3xx as success", "[retry]")
 
 TEST_CASE("http_classifier makes the daily bot cap final", "[retry]")
 {
-    STATIC_REQUIRE(meetingbaas::http_classifier{}(attempt_outcome::http(429, 60s, "FST_ERR_DAILY_BOT_CAP_REACHED")) ==
-                   failure_class::permanent);
-    STATIC_REQUIRE(meetingbaas::http_classifier{}(attempt_outcome::http(429, 1s, "FST_ERR_TOO_MANY_REQUESTS")) ==
-                   failure_class::throttled);
+    STATIC_REQUIRE(meetingbaas::http_classifier{}(attempt_outcome::http(
+                       429, 60s, "FST_ERR_DAILY_BOT_CAP_REACHED")) == failure_class::permanent);
+    STATIC_REQUIRE(meetingbaas::http_classifier{}(attempt_outcome::http(
+                       429, 1s, "FST_ERR_TOO_MANY_REQUESTS")) == failure_class::throttled);
 }
 
 TEST_CASE("http_classifier can be extended by wrapping and its final codes replaced", "[retry]")
@@ -88,11 +89,13 @@ TEST_CASE("http_classifier can be extended by wrapping and its final codes repla
     static constexpr std::string_view codes[] = {"MY_QUOTA"};
     constexpr meetingbaas::http_classifier custom{codes};
     STATIC_REQUIRE(custom(attempt_outcome::http(503, {}, "MY_QUOTA")) == failure_class::permanent);
-    STATIC_REQUIRE(custom(attempt_outcome::http(429, {}, "FST_ERR_DAILY_BOT_CAP_REACHED")) == failure_class::throttled);
+    STATIC_REQUIRE(custom(attempt_outcome::http(429, {}, "FST_ERR_DAILY_BOT_CAP_REACHED")) ==
+                   failure_class::throttled);
 
     // A calendar sync may treat 409 (bad bot status, being updated) as transient.
     constexpr auto extended = [](const attempt_outcome& o) {
-        if (o.kind == meetingbaas::outcome_kind::http_status && o.status == 409) return failure_class::transient;
+        if (o.kind == meetingbaas::outcome_kind::http_status && o.status == 409)
+            return failure_class::transient;
         return meetingbaas::http_classifier{}(o);
     };
     STATIC_REQUIRE(meetingbaas::retry_classifier<decltype(extended)>);
@@ -163,8 +166,9 @@ TEST_CASE("retry stops at max_attempts and reports it", "[retry]")
 {
     manual_clock clock;
     recording_sleeper sleeper(clock);
-    const auto r = meetingbaas::retry(plain_policy, [] { return attempt_outcome::maybe_sent(); },
-                                      test_options<>{.clock = clock, .sleep = sleeper});
+    const auto r = meetingbaas::retry(
+        plain_policy, [] { return attempt_outcome::maybe_sent(); },
+        test_options<>{.clock = clock, .sleep = sleeper});
     CHECK(r.attempts == 5);
     CHECK(r.decision.reason == stop_reason::attempts_exhausted);
     CHECK(meetingbaas::to_errc(r.decision.reason) == meetingbaas::errc::retries_exhausted);
@@ -176,8 +180,13 @@ TEST_CASE("retry does not retry a permanent failure", "[retry]")
     manual_clock clock;
     recording_sleeper sleeper(clock);
     int calls = 0;
-    const auto r = meetingbaas::retry(plain_policy, [&] { ++calls; return attempt_outcome::http(404); },
-                                      test_options<>{.clock = clock, .sleep = sleeper});
+    const auto r = meetingbaas::retry(
+        plain_policy,
+        [&] {
+            ++calls;
+            return attempt_outcome::http(404);
+        },
+        test_options<>{.clock = clock, .sleep = sleeper});
     CHECK(calls == 1);
     CHECK(r.decision.reason == stop_reason::permanent_failure);
     CHECK(r.decision.classification == failure_class::permanent);
@@ -207,9 +216,9 @@ TEST_CASE("retry treats Retry-After as a floor, capped by max_retry_after", "[re
     int calls = 0;
     auto fn = [&] {
         ++calls;
-        if (calls == 1) return attempt_outcome::http(429, 2s);   // longer than 100 ms backoff: wins
+        if (calls == 1) return attempt_outcome::http(429, 2s);    // longer than 100 ms backoff: wins
         if (calls == 2) return attempt_outcome::http(429, 10ms);  // shorter than 200 ms backoff: ignored
-        if (calls == 3) return attempt_outcome::http(503, 1h);   // capped at 5 s
+        if (calls == 3) return attempt_outcome::http(503, 1h);    // capped at 5 s
         return attempt_outcome::http(204);
     };
     std::vector<meetingbaas::delay_source> sources;
@@ -257,8 +266,9 @@ TEST_CASE("retry honours max_elapsed as a distinct stop reason", "[retry]")
     recording_sleeper sleeper(clock);
     auto policy = plain_policy;
     policy.stop = meetingbaas::stop_after_elapsed(1s);
-    const auto r = meetingbaas::retry(policy, [] { return attempt_outcome::maybe_sent(); },
-                                      test_options<>{.clock = clock, .sleep = sleeper});
+    const auto r = meetingbaas::retry(
+        policy, [] { return attempt_outcome::maybe_sent(); },
+        test_options<>{.clock = clock, .sleep = sleeper});
     CHECK(r.decision.reason == stop_reason::elapsed_exhausted);
     CHECK(sleeper.delays() == std::vector<milliseconds>{100ms, 200ms, 400ms});  // 700 ms; +800 crosses 1 s
 }
@@ -268,8 +278,13 @@ TEST_CASE("retry does not start an attempt after the deadline passed", "[retry]"
     manual_clock clock;
     recording_sleeper sleeper(clock);
     int calls = 0;
-    const auto r = meetingbaas::retry(plain_policy, [&] { ++calls; return attempt_outcome::succeeded(); },
-                                      test_options<>{.deadline = clock.now() - 1ms, .clock = clock, .sleep = sleeper});
+    const auto r = meetingbaas::retry(
+        plain_policy,
+        [&] {
+            ++calls;
+            return attempt_outcome::succeeded();
+        },
+        test_options<>{.deadline = clock.now() - 1ms, .clock = clock, .sleep = sleeper});
     CHECK(calls == 0);
     CHECK_FALSE(r.last);
     CHECK(r.decision.reason == stop_reason::deadline_exceeded);
@@ -281,8 +296,9 @@ TEST_CASE("retry charges the attempt reserve against the deadline", "[retry]")
     recording_sleeper sleeper(clock);
     auto policy = plain_policy;
     policy.attempt_reserve = 500ms;
-    const auto r = meetingbaas::retry(policy, [] { return attempt_outcome::http(502); },
-                                      test_options<>{.deadline = clock.now() + 1s, .clock = clock, .sleep = sleeper});
+    const auto r = meetingbaas::retry(
+        policy, [] { return attempt_outcome::http(502); },
+        test_options<>{.deadline = clock.now() + 1s, .clock = clock, .sleep = sleeper});
     // at 0 ms: 100 + 500 < 1000 left (ok); at 100 ms: 200 + 500 < 900 (ok); at 300 ms: 400 + 500 >= 700: stop
     CHECK(sleeper.delays() == std::vector<milliseconds>{100ms, 200ms});
     CHECK(r.decision.reason == stop_reason::deadline_exceeded);
@@ -329,9 +345,10 @@ TEST_CASE("hooks see attempts, retries and the give-up with delay, source and cl
     event_log log;
     auto policy = plain_policy;
     policy.stop = meetingbaas::stop_after_attempts(3);
-    const auto r = meetingbaas::retry(policy, [] { return attempt_outcome::http(503, 150ms); },
-                                      test_options<meetingbaas::retry_policy<>, logging_hooks>{
-                                          .clock = clock, .sleep = sleeper, .hooks = logging_hooks{&log}});
+    const auto r = meetingbaas::retry(
+        policy, [] { return attempt_outcome::http(503, 150ms); },
+        test_options<meetingbaas::retry_policy<>, logging_hooks>{
+            .clock = clock, .sleep = sleeper, .hooks = logging_hooks{&log}});
     CHECK(r.decision.reason == stop_reason::attempts_exhausted);
     using K = meetingbaas::retry_event_kind;
     REQUIRE(log.events.size() == 6);
@@ -415,14 +432,16 @@ TEST_CASE("to_string names every enumerator", "[retry]")
     STATIC_REQUIRE(meetingbaas::to_string(stop_reason::budget_exhausted) == "budget_exhausted");
     STATIC_REQUIRE(meetingbaas::to_string(meetingbaas::delay_source::retry_after) == "retry_after");
     STATIC_REQUIRE(meetingbaas::to_string(failure_class::throttled) == "throttled");
-    STATIC_REQUIRE(meetingbaas::to_string(meetingbaas::outcome_kind::transport_not_sent) == "transport_not_sent");
+    STATIC_REQUIRE(meetingbaas::to_string(meetingbaas::outcome_kind::transport_not_sent) ==
+                   "transport_not_sent");
     STATIC_REQUIRE(meetingbaas::to_string(meetingbaas::jitter_kind::decorrelated) == "decorrelated");
 }
 
 TEST_CASE("decisions and parsing are noexcept where documented", "[retry]")
 {
     STATIC_REQUIRE(noexcept(std::declval<const meetingbaas::exponential_backoff&>().delay(1)));
-    STATIC_REQUIRE(noexcept(std::declval<const meetingbaas::http_classifier&>()(std::declval<const attempt_outcome&>())));
+    STATIC_REQUIRE(noexcept(
+        std::declval<const meetingbaas::http_classifier&>()(std::declval<const attempt_outcome&>())));
     STATIC_REQUIRE(noexcept(std::declval<meetingbaas::retry_budget&>().on_failure()));
 }
 
@@ -442,8 +461,9 @@ TEST_CASE("a refused attempt reports the last classification to the give-up hook
 {
     manual_clock clock;
     event_log log;
-    meetingbaas::retrier<meetingbaas::exponential_backoff, manual_clock, meetingbaas::splitmix64, logging_hooks> r(
-        plain_policy, clock, meetingbaas::splitmix64(1), logging_hooks{&log});
+    meetingbaas::retrier<meetingbaas::exponential_backoff, manual_clock, meetingbaas::splitmix64,
+                         logging_hooks>
+        r(plain_policy, clock, meetingbaas::splitmix64(1), logging_hooks{&log});
     r.start({.deadline = clock.now() + 1s});
     REQUIRE(r.begin_attempt());
     const auto d = r.next(attempt_outcome::http(503));

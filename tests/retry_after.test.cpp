@@ -22,9 +22,9 @@ constexpr sys_seconds now = sys_days{year{2026} / November / 27} + 3h;
 
 TEST_CASE("parse_http_date accepts the three RFC 9110 formats", "[retry_after]")
 {
-    const std::string_view text = GENERATE(as<std::string_view>{}, "Sun, 06 Nov 1994 08:49:37 GMT",
-                                           "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994",
-                                           "  Sun, 06 Nov 1994 08:49:37 GMT\t");
+    const std::string_view text =
+        GENERATE(as<std::string_view>{}, "Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT",
+                 "Sun Nov  6 08:49:37 1994", "  Sun, 06 Nov 1994 08:49:37 GMT\t");
     CAPTURE(text);
     const auto r = meetingbaas::parse_http_date(text, now);
     REQUIRE(r);
@@ -57,26 +57,27 @@ TEST_CASE("parse_http_date accepts leap days and a leap second", "[retry_after]"
 
 TEST_CASE("parse_http_date rejects malformed and impossible dates", "[retry_after]")
 {
-    const std::string_view text = GENERATE(as<std::string_view>{},
-        "Sun, 06 Nov 1994 08:49:37 UTC",      // zone must be GMT
-        "sun, 06 Nov 1994 08:49:37 GMT",      // case-sensitive names
-        "Sun, 6 Nov 1994 08:49:37 GMT",       // two-digit day
-        "Sun, 06 Nov 94 08:49:37 GMT",        // four-digit year in IMF-fixdate
-        "Sun, 06 Nov 1994 08:49 GMT",         // seconds required
-        "Sun, 06 Nov 1994 24:00:00 GMT",      // hour out of range
-        "Sun, 06 Nov 1994 08:60:00 GMT",      // minute out of range
-        "Sun, 06 Nov 1994 08:49:61 GMT",      // second out of range
-        "Thu, 30 Feb 2024 00:00:00 GMT",      // no such day
-        "Fri, 29 Feb 2023 00:00:00 GMT",      // not a leap year
-        "Mon, 06 Nov 1994 08:49:37 GMT",      // wrong weekday
-        "Sun, 06 Nov 1994 08:49:37 GMT x",    // trailing garbage
-        "Sun, 06 Nov 1994 08:49:37",          // truncated
-        "Sun Nov 06 08:49:37 1994 GMT",       // asctime has no zone
-        "Sun Nov 6 08:49:37 1994",            // asctime pads the day with a space
-        "Sunday, 06-Nov-1994 08:49:37 GMT",   // RFC 850 has a two-digit year
-        "Sun, 00 Nov 1994 08:49:37 GMT",      // day zero
-        "Sun, 06 Foo 1994 08:49:37 GMT",      // unknown month
-        "Sun,06 Nov 1994 08:49:37 GMT");      // missing space
+    const std::string_view text =
+        GENERATE(as<std::string_view>{},
+                 "Sun, 06 Nov 1994 08:49:37 UTC",     // zone must be GMT
+                 "sun, 06 Nov 1994 08:49:37 GMT",     // case-sensitive names
+                 "Sun, 6 Nov 1994 08:49:37 GMT",      // two-digit day
+                 "Sun, 06 Nov 94 08:49:37 GMT",       // four-digit year in IMF-fixdate
+                 "Sun, 06 Nov 1994 08:49 GMT",        // seconds required
+                 "Sun, 06 Nov 1994 24:00:00 GMT",     // hour out of range
+                 "Sun, 06 Nov 1994 08:60:00 GMT",     // minute out of range
+                 "Sun, 06 Nov 1994 08:49:61 GMT",     // second out of range
+                 "Thu, 30 Feb 2024 00:00:00 GMT",     // no such day
+                 "Fri, 29 Feb 2023 00:00:00 GMT",     // not a leap year
+                 "Mon, 06 Nov 1994 08:49:37 GMT",     // wrong weekday
+                 "Sun, 06 Nov 1994 08:49:37 GMT x",   // trailing garbage
+                 "Sun, 06 Nov 1994 08:49:37",         // truncated
+                 "Sun Nov 06 08:49:37 1994 GMT",      // asctime has no zone
+                 "Sun Nov 6 08:49:37 1994",           // asctime pads the day with a space
+                 "Sunday, 06-Nov-1994 08:49:37 GMT",  // RFC 850 has a two-digit year
+                 "Sun, 00 Nov 1994 08:49:37 GMT",     // day zero
+                 "Sun, 06 Foo 1994 08:49:37 GMT",     // unknown month
+                 "Sun,06 Nov 1994 08:49:37 GMT");     // missing space
     CAPTURE(text);
     const auto r = meetingbaas::parse_http_date(text, now);
     REQUIRE_FALSE(r);
@@ -121,9 +122,9 @@ TEST_CASE("parse_retry_after maps past dates to zero", "[retry_after]")
 
 TEST_CASE("parse_retry_after rejects negative, fractional and garbage values", "[retry_after]")
 {
-    const std::string_view text = GENERATE(as<std::string_view>{}, "-1", "-0", "+5", "1.5", "1e3", "10s",
-                                           "0x10", "5 5", "abc", "\xff\xfe", "NaN", "Infinity", ",", "120,",
-                                           "Sun, 06 Nov 1994", "tomorrow");
+    const std::string_view text =
+        GENERATE(as<std::string_view>{}, "-1", "-0", "+5", "1.5", "1e3", "10s", "0x10", "5 5", "abc",
+                 "\xff\xfe", "NaN", "Infinity", ",", "120,", "Sun, 06 Nov 1994", "tomorrow");
     CAPTURE(text);
     const auto r = meetingbaas::parse_retry_after(text, now);
     REQUIRE_FALSE(r);

@@ -49,12 +49,17 @@ TEST_CASE("blocking retry performs no heap allocation", "[retry]")
         .stop = meetingbaas::stop_after_attempts(20) | meetingbaas::stop_after_elapsed(1h)});
     meetingbaas::retry_options<meetingbaas::http_classifier, meetingbaas::test::manual_clock,
                                meetingbaas::test::recording_sleeper, meetingbaas::splitmix64, counting_hooks>
-        options{.deadline = clock.now() + 1h, .budget = &budget, .clock = clock, .sleep = sleeper,
-                .random = meetingbaas::splitmix64(5), .hooks = counting_hooks{&events}};
+        options{.deadline = clock.now() + 1h,
+                .budget = &budget,
+                .clock = clock,
+                .sleep = sleeper,
+                .random = meetingbaas::splitmix64(5),
+                .hooks = counting_hooks{&events}};
     int calls = 0;
     auto fn = [&] {
         ++calls;
-        return calls < 20 ? attempt_outcome::http(429, 5ms, "FST_ERR_TOO_MANY_REQUESTS") : attempt_outcome::http(200);
+        return calls < 20 ? attempt_outcome::http(429, 5ms, "FST_ERR_TOO_MANY_REQUESTS")
+                          : attempt_outcome::http(200);
     };
 
     const allocation_scope scope;
@@ -71,7 +76,9 @@ TEST_CASE("blocking retry with default effects performs no heap allocation", "[r
 {
     // Real steady_clock, this_thread sleeper and a splitmix64 seeded from std::random_device.
     constexpr auto policy = meetingbaas::checked(meetingbaas::retry_policy<meetingbaas::constant_backoff>{
-        .backoff = {.interval = 0ms}, .jitter = meetingbaas::no_jitter, .stop = meetingbaas::stop_after_attempts(8)});
+        .backoff = {.interval = 0ms},
+        .jitter = meetingbaas::no_jitter,
+        .stop = meetingbaas::stop_after_attempts(8)});
     int calls = 0;
     auto fn = [&] { return ++calls < 8 ? attempt_outcome::maybe_sent() : attempt_outcome::succeeded(); };
 
@@ -87,10 +94,10 @@ TEST_CASE("step API performs no heap allocation over 10,000 attempts", "[retry]"
 {
     meetingbaas::test::manual_clock clock;
     meetingbaas::retry_budget budget({.max_tokens = 1000, .token_ratio = 1});
-    constexpr auto policy = meetingbaas::checked(meetingbaas::retry_policy<>{
-        .backoff = {.initial = 1ms, .multiplier = 2.0, .maximum = 10s},
-        .jitter = meetingbaas::full_jitter,
-        .stop = meetingbaas::stop_after_attempts(20'000)});
+    constexpr auto policy = meetingbaas::checked(
+        meetingbaas::retry_policy<>{.backoff = {.initial = 1ms, .multiplier = 2.0, .maximum = 10s},
+                                    .jitter = meetingbaas::full_jitter,
+                                    .stop = meetingbaas::stop_after_attempts(20'000)});
     meetingbaas::retrier<meetingbaas::exponential_backoff, meetingbaas::test::manual_clock> r(
         policy, clock, meetingbaas::splitmix64(9));
     std::size_t retries = 0;

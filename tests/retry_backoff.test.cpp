@@ -36,11 +36,13 @@ TEST_CASE("exponential_backoff supports fractional multipliers without truncatio
 
 TEST_CASE("exponential_backoff saturates with huge caps instead of overflowing", "[backoff]")
 {
-    constexpr meetingbaas::exponential_backoff b{.initial = 1ms, .multiplier = 1000.0, .maximum = milliseconds::max()};
+    constexpr meetingbaas::exponential_backoff b{
+        .initial = 1ms, .multiplier = 1000.0, .maximum = milliseconds::max()};
     STATIC_REQUIRE(b.delay(5) == milliseconds(1'000'000'000'000'000));
     STATIC_REQUIRE(b.delay(7) == milliseconds::max());
     STATIC_REQUIRE(b.delay(10'000) == milliseconds::max());
-    constexpr meetingbaas::exponential_backoff b2{.initial = 3ms, .multiplier = 1.001, .maximum = milliseconds::max()};
+    constexpr meetingbaas::exponential_backoff b2{
+        .initial = 3ms, .multiplier = 1.001, .maximum = milliseconds::max()};
     CHECK(b2.delay(10'000) > b2.delay(9'999));
     CHECK(b2.delay(4'000'000'000U) == milliseconds::max());
 }
@@ -52,8 +54,8 @@ TEST_CASE("linear_backoff adds the increment and caps at maximum", "[backoff]")
     STATIC_REQUIRE(b.delay(1) == 150ms);
     STATIC_REQUIRE(b.delay(4) == 300ms);
     STATIC_REQUIRE(b.delay(10'000) == 300ms);
-    constexpr meetingbaas::linear_backoff big{.initial = 1ms, .increment = milliseconds::max() / 2,
-                                              .maximum = milliseconds::max()};
+    constexpr meetingbaas::linear_backoff big{
+        .initial = 1ms, .increment = milliseconds::max() / 2, .maximum = milliseconds::max()};
     STATIC_REQUIRE(big.delay(3) == milliseconds::max());
     STATIC_REQUIRE(big.delay(10'000) == milliseconds::max());
 }
@@ -69,8 +71,10 @@ TEST_CASE("backoff policies report invalid parameters with the field", "[backoff
 {
     STATIC_REQUIRE(!meetingbaas::exponential_backoff{}.check());
     STATIC_REQUIRE(meetingbaas::exponential_backoff{.initial = 0ms}.check().field == "/backoff/initial");
-    STATIC_REQUIRE(meetingbaas::exponential_backoff{.multiplier = 0.5}.check().field == "/backoff/multiplier");
-    STATIC_REQUIRE(meetingbaas::exponential_backoff{.initial = 2s, .maximum = 1s}.check().field == "/backoff/maximum");
+    STATIC_REQUIRE(meetingbaas::exponential_backoff{.multiplier = 0.5}.check().field ==
+                   "/backoff/multiplier");
+    STATIC_REQUIRE(meetingbaas::exponential_backoff{.initial = 2s, .maximum = 1s}.check().field ==
+                   "/backoff/maximum");
     STATIC_REQUIRE(meetingbaas::linear_backoff{.increment = -1ms}.check().field == "/backoff/increment");
     STATIC_REQUIRE(meetingbaas::constant_backoff{.interval = -1ms}.check().field == "/backoff/interval");
     STATIC_REQUIRE(meetingbaas::plus_minus(1.5).check().field == "/jitter/factor");

@@ -41,15 +41,15 @@ TEST_CASE("retry_budget denial is a distinct stop reason", "[retry_budget]")
     meetingbaas::test::manual_clock clock;
     meetingbaas::test::recording_sleeper sleeper(clock);
     meetingbaas::retry_budget budget({.max_tokens = 4, .token_ratio = 0.5});
-    constexpr auto policy = meetingbaas::checked(meetingbaas::retry_policy<>{
-        .backoff = {.initial = 10ms, .multiplier = 2, .maximum = 1s},
-        .jitter = meetingbaas::no_jitter,
-        .stop = meetingbaas::stop_after_attempts(10)});
-    const auto r = meetingbaas::retry(policy, [] { return attempt_outcome::http(503); },
-                                      meetingbaas::retry_options<meetingbaas::http_classifier,
-                                                                 meetingbaas::test::manual_clock,
-                                                                 meetingbaas::test::recording_sleeper>{
-                                          .budget = &budget, .clock = clock, .sleep = sleeper});
+    constexpr auto policy = meetingbaas::checked(
+        meetingbaas::retry_policy<>{.backoff = {.initial = 10ms, .multiplier = 2, .maximum = 1s},
+                                    .jitter = meetingbaas::no_jitter,
+                                    .stop = meetingbaas::stop_after_attempts(10)});
+    const auto r = meetingbaas::retry(
+        policy, [] { return attempt_outcome::http(503); },
+        meetingbaas::retry_options<meetingbaas::http_classifier, meetingbaas::test::manual_clock,
+                                   meetingbaas::test::recording_sleeper>{
+            .budget = &budget, .clock = clock, .sleep = sleeper});
     // tokens 4 -> 3 (retry), 3 -> 2 (2 is max/2: denied)
     CHECK(r.attempts == 2);
     CHECK(r.decision.reason == stop_reason::budget_exhausted);
@@ -67,8 +67,10 @@ TEST_CASE("retry_budget is safe to share between threads", "[retry_budget]")
         threads.emplace_back([&, t] {
             while (!go.load()) std::this_thread::yield();
             for (int i = 0; i < 20'000; ++i) {
-                if ((i + t) % 3 == 0) b.on_success();
-                else b.on_failure();
+                if ((i + t) % 3 == 0)
+                    b.on_success();
+                else
+                    b.on_failure();
                 const double tokens = b.tokens();
                 if (tokens < 0.0 || tokens > 100.0) negative_seen.fetch_add(1);
                 (void)b.allow_retry();
@@ -86,9 +88,9 @@ TEST_CASE("a shared retry_budget stops a retry storm during an outage", "[retry_
 {
     // 1,000 calls during a full outage (every attempt fails), 5 attempts each. Without a budget the
     // backend receives 5,000 attempts; with one shared budget it receives barely more than 1,000.
-    constexpr auto policy = meetingbaas::checked(meetingbaas::retry_policy<>{
-        .backoff = {.initial = 10ms, .multiplier = 2, .maximum = 1s},
-        .stop = meetingbaas::stop_after_attempts(5)});
+    constexpr auto policy = meetingbaas::checked(
+        meetingbaas::retry_policy<>{.backoff = {.initial = 10ms, .multiplier = 2, .maximum = 1s},
+                                    .stop = meetingbaas::stop_after_attempts(5)});
     auto run = [&](meetingbaas::retry_budget* budget) {
         meetingbaas::test::manual_clock clock;
         meetingbaas::test::recording_sleeper sleeper(clock);
@@ -96,10 +98,16 @@ TEST_CASE("a shared retry_budget stops a retry storm during an outage", "[retry_
         int budget_stops = 0;
         for (int call = 0; call < 1000; ++call) {
             const auto r = meetingbaas::retry(
-                policy, [&] { ++attempts; return attempt_outcome::http(503); },
+                policy,
+                [&] {
+                    ++attempts;
+                    return attempt_outcome::http(503);
+                },
                 meetingbaas::retry_options<meetingbaas::http_classifier, meetingbaas::test::manual_clock,
                                            meetingbaas::test::recording_sleeper>{
-                    .budget = budget, .clock = clock, .sleep = sleeper,
+                    .budget = budget,
+                    .clock = clock,
+                    .sleep = sleeper,
                     .random = meetingbaas::splitmix64(static_cast<std::uint64_t>(call))});
             if (r.decision.reason == stop_reason::budget_exhausted) ++budget_stops;
         }

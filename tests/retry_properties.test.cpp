@@ -13,13 +13,15 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <utility>
 
 using namespace std::chrono_literals;
-using std::chrono::milliseconds;
 using meetingbaas::attempt_outcome;
 using meetingbaas::splitmix64;
 using meetingbaas::stop_reason;
 using meetingbaas::test::manual_clock;
+using std::chrono::milliseconds;
 
 namespace {
 
@@ -47,7 +49,8 @@ meetingbaas::retry_policy<> random_policy(splitmix64& g)
     p.backoff.maximum = p.backoff.initial + milliseconds(pick(g, 0, 60'000));
     p.jitter = random_jitter(g);
     p.stop = meetingbaas::stop_after_attempts(static_cast<std::uint32_t>(pick(g, 1, 30)));
-    if (pick(g, 0, 1) == 1) p.stop = p.stop | meetingbaas::stop_after_elapsed(milliseconds(pick(g, 1, 120'000)));
+    if (pick(g, 0, 1) == 1)
+        p.stop = p.stop | meetingbaas::stop_after_elapsed(milliseconds(pick(g, 1, 120'000)));
     p.max_retry_after = milliseconds(pick(g, 0, 30'000));
     p.attempt_reserve = milliseconds(pick(g, 0, 500));
     return p;
@@ -68,10 +71,10 @@ attempt_outcome random_outcome(splitmix64& g)
 
 }  // namespace
 
-TEST_CASE("property: retry delays respect bounds, caps, pushback floors and the deadline", "[retry]")
+/// One random operation driven through the step API, checking every invariant on the way; returns why
+/// it stopped and how many retries it made.
+std::pair<stop_reason, int> run_random_operation(std::uint64_t seed)
 {
-    const auto seed = GENERATE(range<std::uint64_t>(0, 300));
-    CAPTURE(seed);
     splitmix64 g(seed);
     const auto policy = random_policy(g);
     REQUIRE_FALSE(policy.check());
@@ -81,15 +84,22 @@ TEST_CASE("property: retry delays respect bounds, caps, pushback floors and the 
     const bool has_deadline = pick(g, 0, 2) != 0;
     const auto deadline = start + milliseconds(pick(g, 1, 200'000));
     meetingbaas::retry_budget budget({.max_tokens = 20, .token_ratio = 0.5});
-    meetingbaas::retrier<meetingbaas::exponential_backoff, manual_clock> r(policy, clock, splitmix64(seed * 7919));
-    r.start({.deadline = has_deadline ? std::optional(deadline) : std::nullopt, .budget = &budget});
+    meetingbaas::retrier<meetingbaas::exponential_backoff, manual_clock> r(policy, clock,
+                                                                           splitmix64(seed * 7919));
+    const auto idempotence =
+        pick(g, 0, 4) == 0 ? meetingbaas::idempotency::non_idempotent : meetingbaas::idempotency::idempotent;
+    r.start({.idempotence = idempotence,
+             .deadline = has_deadline ? std::optional(deadline) : std::nullopt,
+             .budget = &budget});
 
     const auto cap = std::max(policy.backoff.maximum, policy.max_retry_after);
+    int retries = 0;
     for (int step = 0; step < 100; ++step) {
         const auto permit = r.begin_attempt();
         if (!permit) {
-            CHECK((permit.reason == stop_reason::deadline_exceeded || permit.reason == stop_reason::elapsed_exhausted));
-            break;
+            CHECK((permit.reason == stop_reason::deadline_exceeded ||
+                   permit.reason == stop_reason::elapsed_exhausted));
+            return {permit.reason, retries};
         }
         // The attempt starts strictly before the deadline, with room for its reserve.
         if (has_deadline) REQUIRE(clock.now() + policy.attempt_reserve < deadline);
@@ -105,18 +115,52 @@ TEST_CASE("property: retry delays respect bounds, caps, pushback floors and the 
         REQUIRE(budget.tokens() <= 20.0);
         if (!d) {
             CHECK(d.reason != stop_reason::none);
-            break;
+            return {d.reason, retries};
         }
         REQUIRE(d.delay >= 0ms);
         REQUIRE(d.delay <= cap);
         if (d.source == meetingbaas::delay_source::backoff) REQUIRE(d.delay <= policy.backoff.maximum);
         if (o.retry_after) REQUIRE(d.delay >= std::min(*o.retry_after, policy.max_retry_after));
+        if (idempotence == meetingbaas::idempotency::non_idempotent) {
+            REQUIRE(o.kind == meetingbaas::outcome_kind::transport_not_sent);
+        }
         if (has_deadline) REQUIRE(clock.now() + d.delay + policy.attempt_reserve < deadline);
         if (policy.stop.max_elapsed != milliseconds::max()) {
-            REQUIRE(meetingbaas::detail::saturating_ms(clock.now() - start) + d.delay + policy.attempt_reserve <
+            REQUIRE(meetingbaas::detail::saturating_ms(clock.now() - start) + d.delay +
+                        policy.attempt_reserve <
                     policy.stop.max_elapsed);
         }
+        ++retries;
         clock.advance(d.delay);
+    }
+    return {stop_reason::none, retries};
+}
+
+TEST_CASE("property: retry delays respect bounds, caps, pushback floors and the deadline", "[retry]")
+{
+    const auto seed = GENERATE(range<std::uint64_t>(0, 300));
+    CAPTURE(seed);
+    (void)run_random_operation(seed);
+}
+
+TEST_CASE("property: the random operations reach every stop reason", "[retry]")
+{
+    // Guards against a vacuous property test: the generated operations must exercise retries and
+    // every way of stopping.
+    std::map<stop_reason, int> reasons;
+    int retries = 0;
+    for (std::uint64_t seed = 0; seed < 300; ++seed) {
+        const auto [reason, n] = run_random_operation(seed);
+        ++reasons[reason];
+        retries += n;
+    }
+    CHECK(retries > 600);  // 937 with these seeds
+    for (const stop_reason r :
+         {stop_reason::succeeded, stop_reason::permanent_failure, stop_reason::not_idempotent,
+          stop_reason::attempts_exhausted, stop_reason::elapsed_exhausted, stop_reason::deadline_exceeded,
+          stop_reason::budget_exhausted}) {
+        CAPTURE(meetingbaas::to_string(r));
+        CHECK(reasons[r] > 0);
     }
 }
 
@@ -133,11 +177,13 @@ TEST_CASE("property: jittered backoff stays within [0, cap] at any retry number"
         REQUIRE(computed >= policy.backoff.initial);
         REQUIRE(computed <= policy.backoff.maximum);
         REQUIRE(policy.backoff.delay(n + (n < 4'000'000'000U ? 1 : 0)) >= computed);  // monotone
-        const auto d = policy.jitter.apply(computed, policy.backoff.base(), policy.backoff.cap(), previous, g);
+        const auto d =
+            policy.jitter.apply(computed, policy.backoff.base(), policy.backoff.cap(), previous, g);
         REQUIRE(d >= 0ms);
         REQUIRE(d <= policy.backoff.maximum);
         if (policy.jitter.kind == meetingbaas::jitter_kind::equal) REQUIRE(d >= computed / 2);
-        if (policy.jitter.kind == meetingbaas::jitter_kind::decorrelated) REQUIRE(d >= policy.backoff.initial);
+        if (policy.jitter.kind == meetingbaas::jitter_kind::decorrelated)
+            REQUIRE(d >= policy.backoff.initial);
         previous = d;
     }
 }
@@ -150,10 +196,11 @@ TEST_CASE("property: the same seed gives the same delays", "[retry]")
     auto run = [&] {
         manual_clock clock;
         meetingbaas::test::recording_sleeper sleeper(clock);
-        (void)meetingbaas::retry(policy, [] { return attempt_outcome::http(503); },
-                                 meetingbaas::retry_options<meetingbaas::http_classifier, manual_clock,
-                                                            meetingbaas::test::recording_sleeper>{
-                                     .clock = clock, .sleep = sleeper, .random = splitmix64(seed)});
+        (void)meetingbaas::retry(
+            policy, [] { return attempt_outcome::http(503); },
+            meetingbaas::retry_options<meetingbaas::http_classifier, manual_clock,
+                                       meetingbaas::test::recording_sleeper>{
+                .clock = clock, .sleep = sleeper, .random = splitmix64(seed)});
         return sleeper.delays();
     };
     CHECK(run() == run());

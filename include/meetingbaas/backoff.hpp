@@ -166,7 +166,8 @@ private:
         const auto hi = static_cast<std::uint64_t>(rd());
         const auto lo = static_cast<std::uint64_t>(rd());
         // Mix in the clock too: some random_device implementations are deterministic.
-        const auto t = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+        const auto t =
+            static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
         return (hi << 32U) ^ lo ^ (t * 0x9E3779B97F4A7C15ULL);
     }
 
@@ -200,7 +201,8 @@ struct linear_backoff {
         if (increment.count() == 0 || retry == 0) return initial < maximum ? initial : maximum;
         const auto room = detail::sat_sub(maximum, initial).count();
         if (room <= 0) return maximum;
-        if (static_cast<std::uint64_t>(retry) > static_cast<std::uint64_t>(room / increment.count())) return maximum;
+        if (static_cast<std::uint64_t>(retry) > static_cast<std::uint64_t>(room / increment.count()))
+            return maximum;
         return initial + increment * static_cast<std::int64_t>(retry);
     }
     constexpr std::chrono::milliseconds base() const noexcept { return initial; }
@@ -251,7 +253,8 @@ struct exponential_backoff {
     constexpr policy_violation check() const noexcept
     {
         if (initial.count() <= 0) return {"/backoff/initial", "must be positive"};
-        if (!detail::is_finite(multiplier) || multiplier < 1.0) return {"/backoff/multiplier", "must be finite and >= 1"};
+        if (!detail::is_finite(multiplier) || multiplier < 1.0)
+            return {"/backoff/multiplier", "must be finite and >= 1"};
         if (multiplier > 1000.0) return {"/backoff/multiplier", "must be at most 1000"};
         if (maximum < initial) return {"/backoff/maximum", "must be at least initial"};
         return {};
@@ -310,9 +313,9 @@ struct jitter_policy {
     /// previous jittered delay (zero before the first retry). The result never exceeds `cap` (when
     /// computed <= cap) and is never negative.
     template <std::uniform_random_bit_generator G>
-    [[gnu::always_inline]] constexpr std::chrono::milliseconds apply(std::chrono::milliseconds computed, std::chrono::milliseconds base,
-                                              std::chrono::milliseconds cap, std::chrono::milliseconds previous,
-                                              G& gen) const
+    [[gnu::always_inline]] constexpr std::chrono::milliseconds
+    apply(std::chrono::milliseconds computed, std::chrono::milliseconds base, std::chrono::milliseconds cap,
+          std::chrono::milliseconds previous, G& gen) const
     {
         using std::chrono::milliseconds;
         if (computed.count() < 0) computed = milliseconds(0);
@@ -347,6 +350,9 @@ inline constexpr jitter_policy full_jitter{jitter_kind::full, 0.0};
 inline constexpr jitter_policy equal_jitter{jitter_kind::equal, 0.0};
 inline constexpr jitter_policy decorrelated_jitter{jitter_kind::decorrelated, 0.0};
 /// d * uniform in [1 - factor, 1 + factor]; e.g. plus_minus(0.25) is Polly's +/- 25 %.
-constexpr jitter_policy plus_minus(double factor) noexcept { return {jitter_kind::proportional, factor}; }
+constexpr jitter_policy plus_minus(double factor) noexcept
+{
+    return {jitter_kind::proportional, factor};
+}
 
 }  // namespace meetingbaas::inline v0

@@ -67,9 +67,16 @@ struct attempt_outcome {
     std::string_view api_code{};
 
     static constexpr attempt_outcome succeeded() noexcept { return {}; }
-    static constexpr attempt_outcome not_sent() noexcept { return {outcome_kind::transport_not_sent, 0, {}, {}}; }
-    static constexpr attempt_outcome maybe_sent() noexcept { return {outcome_kind::transport_maybe_sent, 0, {}, {}}; }
-    static constexpr attempt_outcome http(int status_code, std::optional<std::chrono::milliseconds> pushback = {},
+    static constexpr attempt_outcome not_sent() noexcept
+    {
+        return {outcome_kind::transport_not_sent, 0, {}, {}};
+    }
+    static constexpr attempt_outcome maybe_sent() noexcept
+    {
+        return {outcome_kind::transport_maybe_sent, 0, {}, {}};
+    }
+    static constexpr attempt_outcome http(int status_code,
+                                          std::optional<std::chrono::milliseconds> pushback = {},
                                           std::string_view code = {}) noexcept
     {
         return {outcome_kind::http_status, status_code, pushback, code};
@@ -196,9 +203,15 @@ struct stop_policy {
 };
 
 /// At most n attempts in total (n - 1 retries), with no time limit of its own.
-constexpr stop_policy stop_after_attempts(std::uint32_t n) noexcept { return {n, std::chrono::milliseconds::max()}; }
+constexpr stop_policy stop_after_attempts(std::uint32_t n) noexcept
+{
+    return {n, std::chrono::milliseconds::max()};
+}
 /// No retry starts later than d after the first attempt started, with no attempt cap of its own.
-constexpr stop_policy stop_after_elapsed(std::chrono::milliseconds d) noexcept { return {unlimited_attempts, d}; }
+constexpr stop_policy stop_after_elapsed(std::chrono::milliseconds d) noexcept
+{
+    return {unlimited_attempts, d};
+}
 
 // ---------------------------------------------------------------------------------------------------
 // The policy.
@@ -236,7 +249,8 @@ struct retry_policy {
 namespace detail {
 // Deliberately not constexpr: reaching it during constant evaluation makes checked() ill-formed, and
 // the compiler's message names this function.
-inline void invalid_retry_policy_parameter(std::string_view /*field*/, std::string_view /*problem*/) noexcept {}
+inline void invalid_retry_policy_parameter(std::string_view /*field*/, std::string_view /*problem*/) noexcept
+{}
 }  // namespace detail
 
 /// Returns `p` when its parameters are valid; otherwise the program does not compile (the diagnostic
@@ -252,7 +266,8 @@ consteval P checked(P p)
 template <class P>
 result<P> validated(P p)
 {
-    if (const auto v = p.check()) return error{errc::invalid_argument, std::string(v.field), std::string(v.problem)};
+    if (const auto v = p.check())
+        return error{errc::invalid_argument, std::string(v.field), std::string(v.problem)};
     return p;
 }
 
@@ -327,12 +342,12 @@ constexpr errc to_errc(stop_reason r) noexcept
 
 /// The answer to "what now?" after an attempt.
 struct retry_decision {
-    bool retry = false;                                  ///< true: wait `delay`, then attempt again
-    std::uint32_t attempt = 0;                           ///< 1-based number of the attempt just judged
-    std::chrono::milliseconds delay{0};                  ///< retry: the wait; stop: the refused wait, if any
-    delay_source source = delay_source::none;            ///< where `delay` came from / what refused it
+    bool retry = false;                        ///< true: wait `delay`, then attempt again
+    std::uint32_t attempt = 0;                 ///< 1-based number of the attempt just judged
+    std::chrono::milliseconds delay{0};        ///< retry: the wait; stop: the refused wait, if any
+    delay_source source = delay_source::none;  ///< where `delay` came from / what refused it
     failure_class classification = failure_class::success;
-    stop_reason reason = stop_reason::none;              ///< none when retrying
+    stop_reason reason = stop_reason::none;  ///< none when retrying
 
     constexpr explicit operator bool() const noexcept { return retry; }
 };
@@ -340,9 +355,10 @@ struct retry_decision {
 /// Whether an attempt may start now, and how long it may take (for its own timeout).
 struct attempt_permit {
     bool allowed = false;
-    std::uint32_t attempt = 0;                          ///< 1-based number of this attempt
-    std::optional<std::chrono::milliseconds> time_left;  ///< until the deadline or elapsed limit; nullopt: none
-    stop_reason reason = stop_reason::none;             ///< why not, when !allowed
+    std::uint32_t attempt = 0;  ///< 1-based number of this attempt
+    std::optional<std::chrono::milliseconds>
+        time_left;                           ///< until the deadline or elapsed limit; nullopt: none
+    stop_reason reason = stop_reason::none;  ///< why not, when !allowed
 
     constexpr explicit operator bool() const noexcept { return allowed; }
 };
@@ -413,7 +429,8 @@ struct retry_state {
 /// senders and job queues; retry() below is the blocking loop built on it.
 ///
 ///     r.start({.deadline = d, .budget = &budget});
-///     attempt: if (auto p = r.begin_attempt()) { run it; auto d = r.next(outcome); if (d) schedule(d.delay) }
+///     attempt: if (auto p = r.begin_attempt()) { run it; auto d = r.next(outcome); if (d) schedule(d.delay)
+///     }
 ///
 /// Not thread-safe (one operation at a time); the shared retry_budget is. Never allocates.
 template <backoff_policy Backoff = exponential_backoff, retry_clock Clock = std::chrono::steady_clock,
@@ -426,7 +443,8 @@ public:
 
     /// Precondition: !policy.check() (use checked() or validated()). `random` defaults to a splitmix64
     /// seeded from std::random_device, once.
-    explicit retrier(const policy_type& policy, Clock clock = Clock{}, Random random = Random{}, Hooks hooks = Hooks{})
+    explicit retrier(const policy_type& policy, Clock clock = Clock{}, Random random = Random{},
+                     Hooks hooks = Hooks{})
         : policy_(policy), clock_(std::move(clock)), random_(std::move(random)), hooks_(std::move(hooks))
     {
         MEETINGBAAS_ASSERT(!policy.check());
@@ -455,17 +473,29 @@ public:
     attempt_permit begin_attempt()
     {
         const auto limit = time_left(clock_.now());
-        const std::uint32_t number = state_.attempts == unlimited_attempts ? state_.attempts : state_.attempts + 1;
+        const std::uint32_t number =
+            state_.attempts == unlimited_attempts ? state_.attempts : state_.attempts + 1;
         if (limit.left && (limit.left->count() <= 0 || *limit.left <= policy_.attempt_reserve)) {
-            const retry_event ev{retry_event_kind::give_up, number,       std::chrono::milliseconds(0),
-                                 delay_source::deadline,    last_class_,  limit.reason,
-                                 limit.left,                nullptr};
+            const retry_event ev{retry_event_kind::give_up,
+                                 number,
+                                 std::chrono::milliseconds(0),
+                                 delay_source::deadline,
+                                 last_class_,
+                                 limit.reason,
+                                 limit.left,
+                                 nullptr};
             emit(ev);
             return {false, number, limit.left, limit.reason};
         }
         state_.attempts = number;
-        const retry_event ev{retry_event_kind::attempt, number, std::chrono::milliseconds(0), delay_source::none,
-                             failure_class::success,    stop_reason::none, limit.left, nullptr};
+        const retry_event ev{retry_event_kind::attempt,
+                             number,
+                             std::chrono::milliseconds(0),
+                             delay_source::none,
+                             failure_class::success,
+                             stop_reason::none,
+                             limit.left,
+                             nullptr};
         emit(ev);
         return {true, number, limit.left, stop_reason::none};
     }
@@ -547,7 +577,10 @@ public:
     [[nodiscard]] Hooks& hooks() noexcept { return hooks_; }
 
     /// Time left until the nearer of the deadline and the elapsed limit, from `now`; nullopt if neither.
-    [[nodiscard]] std::optional<std::chrono::milliseconds> time_left() const { return time_left(clock_.now()).left; }
+    [[nodiscard]] std::optional<std::chrono::milliseconds> time_left() const
+    {
+        return time_left(clock_.now()).left;
+    }
 
 private:
     struct limit_info {
@@ -575,7 +608,8 @@ private:
 
     retry_decision finish(const retry_decision& d, const attempt_outcome& outcome, retry_event_kind kind)
     {
-        const retry_event ev{kind, d.attempt, d.delay, d.source, d.classification, d.reason, std::nullopt, &outcome};
+        const retry_event ev{kind,     d.attempt,    d.delay, d.source, d.classification,
+                             d.reason, std::nullopt, &outcome};
         emit(ev);
         return d;
     }
@@ -647,7 +681,8 @@ decltype(auto) invoke_attempt(Fn& fn, const attempt_permit& permit)
     }
 }
 template <class Fn>
-using attempt_result_t = std::remove_cvref_t<decltype(invoke_attempt(std::declval<Fn&>(), std::declval<const attempt_permit&>()))>;
+using attempt_result_t =
+    std::remove_cvref_t<decltype(invoke_attempt(std::declval<Fn&>(), std::declval<const attempt_permit&>()))>;
 
 struct identity_outcome {
     constexpr const attempt_outcome& operator()(const attempt_outcome& o) const noexcept { return o; }
@@ -661,18 +696,24 @@ template <backoff_policy Backoff, class Fn, class Observe, class Classifier = ht
           retry_clock Clock = std::chrono::steady_clock, retry_sleeper Sleeper = this_thread_sleeper,
           std::uniform_random_bit_generator Random = splitmix64, class Hooks = no_hooks>
     requires std::invocable<Observe&, const detail::attempt_result_t<Fn>&>
-retry_result<detail::attempt_result_t<Fn>> retry(const retry_policy<Backoff>& policy, Fn&& fn, Observe&& observe,
-                                                 retry_options<Classifier, Clock, Sleeper, Random, Hooks> options = {})
+retry_result<detail::attempt_result_t<Fn>>
+retry(const retry_policy<Backoff>& policy, Fn&& fn, Observe&& observe,
+      retry_options<Classifier, Clock, Sleeper, Random, Hooks> options = {})
 {
     using R = detail::attempt_result_t<Fn>;
-    retrier<Backoff, Clock, Random, Hooks> r(policy, options.clock, std::move(options.random), std::move(options.hooks));
+    retrier<Backoff, Clock, Random, Hooks> r(policy, options.clock, std::move(options.random),
+                                             std::move(options.hooks));
     r.start({options.idempotence, options.deadline, options.budget});
     retry_result<R> out;
     for (;;) {
         const attempt_permit permit = r.begin_attempt();
         if (!permit) {
-            out.decision = retry_decision{false, permit.attempt, std::chrono::milliseconds(0), delay_source::deadline,
-                                          out.decision.classification, permit.reason};
+            out.decision = retry_decision{false,
+                                          permit.attempt,
+                                          std::chrono::milliseconds(0),
+                                          delay_source::deadline,
+                                          out.decision.classification,
+                                          permit.reason};
             break;
         }
         out.last.emplace(detail::invoke_attempt(fn, permit));
@@ -705,16 +746,19 @@ retry_result<attempt_outcome> retry(const retry_policy<Backoff>& policy, Fn&& fn
 /// 30 s. With 5 writes/s on the lowest plan, a throttled write waits at least the server's Retry-After
 /// (usually 1 s) and retries spread over the next second. GETs are not rate-limited; the same policy is
 /// a safe default for them. Use with a shared retry_budget per API key (meetingbaas_budget_config).
-inline constexpr retry_policy<exponential_backoff> meetingbaas_api_policy = checked(retry_policy<exponential_backoff>{
-    .backoff = {.initial = std::chrono::milliseconds(500), .multiplier = 2.0, .maximum = std::chrono::seconds(10)},
-    .jitter = full_jitter,
-    .stop = stop_after_attempts(5) | stop_after_elapsed(std::chrono::seconds(60)),
-    .max_retry_after = std::chrono::seconds(30),
-    .attempt_reserve = std::chrono::milliseconds(0),
-});
+inline constexpr retry_policy<exponential_backoff> meetingbaas_api_policy =
+    checked(retry_policy<exponential_backoff>{
+        .backoff = {.initial = std::chrono::milliseconds(500),
+                    .multiplier = 2.0,
+                    .maximum = std::chrono::seconds(10)},
+        .jitter = full_jitter,
+        .stop = stop_after_attempts(5) | stop_after_elapsed(std::chrono::seconds(60)),
+        .max_retry_after = std::chrono::seconds(30),
+        .attempt_reserve = std::chrono::milliseconds(0),
+    });
 
 /// A budget for one API key: 10 tokens, 0.1 back per success (retries stay near 10 % of calls).
-inline constexpr retry_budget_config meetingbaas_budget_config = checked(retry_budget_config{.max_tokens = 10.0,
-                                                                                             .token_ratio = 0.1});
+inline constexpr retry_budget_config meetingbaas_budget_config =
+    checked(retry_budget_config{.max_tokens = 10.0, .token_ratio = 0.1});
 
 }  // namespace meetingbaas::inline v0

@@ -75,8 +75,8 @@ inline constexpr std::array<std::string_view, 12> months{"Jan", "Feb", "Mar", "A
 
 constexpr bool parse_time_of_day(date_cursor& c, int& h, int& m, int& s) noexcept
 {
-    return c.digits(2, h) && c.literal(":") && c.digits(2, m) && c.literal(":") && c.digits(2, s) && h <= 23 &&
-           m <= 59 && s <= 60;  // 60: a leap second, as RFC 9110 allows
+    return c.digits(2, h) && c.literal(":") && c.digits(2, m) && c.literal(":") && c.digits(2, s) &&
+           h <= 23 && m <= 59 && s <= 60;  // 60: a leap second, as RFC 9110 allows
 }
 
 /// Result of parsing the fields of an HTTP-date, before calendar validation.
@@ -186,7 +186,8 @@ inline result<std::chrono::sys_seconds> parse_http_date(std::string_view text, s
         y = now_year - (now_year % 100) + f->year;  // same century as now
         if (y > now_year + 50) y -= 100;
     }
-    const year_month_day ymd{year{y}, month{static_cast<unsigned>(f->month)}, day{static_cast<unsigned>(f->day)}};
+    const year_month_day ymd{year{y}, month{static_cast<unsigned>(f->month)},
+                             day{static_cast<unsigned>(f->day)}};
     if (!ymd.ok()) return detail::retry_after_error("HTTP-date", "no such calendar day");
     const sys_days date{ymd};
     if (weekday(date).c_encoding() != static_cast<unsigned>(f->weekday)) {
@@ -249,7 +250,8 @@ inline constexpr std::chrono::milliseconds max_pushback = std::chrono::seconds(2
 /// Surrounding spaces and tabs are ignored. A date in the past yields 0 (retry now); huge values
 /// saturate at max_pushback. Errors (where = "Retry-After"): errc::empty_input; errc::invalid_value for
 /// a negative number, a fraction, trailing garbage or an invalid date. No allocation on success.
-inline result<std::chrono::milliseconds> parse_retry_after(std::string_view value, std::chrono::sys_seconds now)
+inline result<std::chrono::milliseconds> parse_retry_after(std::string_view value,
+                                                           std::chrono::sys_seconds now)
 {
     using namespace std::chrono;
     const std::string_view s = detail::trim_ows(value);
@@ -274,7 +276,8 @@ inline result<std::chrono::milliseconds> parse_retry_after(std::string_view valu
 /// The same, with `now` read from std::chrono::system_clock (HTTP-dates are wall-clock times).
 inline result<std::chrono::milliseconds> parse_retry_after(std::string_view value)
 {
-    return parse_retry_after(value, std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+    return parse_retry_after(value,
+                             std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
 }
 
 /// Parses a millisecond pushback header (retry-after-ms, x-amz-retry-after, grpc-retry-pushback-ms):
@@ -301,8 +304,9 @@ inline result<std::chrono::milliseconds> retry_after_from_seconds(std::int64_t s
 
 /// Combines two pushback hints (e.g. the header and the body): the longer one wins, as the spec's
 /// "wait max(Retry-After, body.retryAfter, backoff)" rule asks.
-constexpr std::optional<std::chrono::milliseconds> combine_pushback(std::optional<std::chrono::milliseconds> a,
-                                                                    std::optional<std::chrono::milliseconds> b) noexcept
+constexpr std::optional<std::chrono::milliseconds>
+combine_pushback(std::optional<std::chrono::milliseconds> a,
+                 std::optional<std::chrono::milliseconds> b) noexcept
 {
     if (!a) return b;
     if (!b) return a;

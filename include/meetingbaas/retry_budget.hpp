@@ -75,7 +75,10 @@ public:
 
     /// True while more than half of the bucket is left (gRPC: retries are throttled at or below
     /// max_tokens / 2).
-    [[nodiscard]] bool allow_retry() const noexcept { return 2 * tokens_.load(std::memory_order_relaxed) > max_; }
+    [[nodiscard]] bool allow_retry() const noexcept
+    {
+        return 2 * tokens_.load(std::memory_order_relaxed) > max_;
+    }
 
     /// The current token count, e.g. for metrics.
     [[nodiscard]] double tokens() const noexcept

@@ -10,4 +10,7 @@ constexpr auto bad = meetingbaas::checked(meetingbaas::retry_policy<>{
     .backoff = {.initial = 100ms, .multiplier = 0.5, .maximum = 1s},
 });
 
-int main() { return bad.stop.max_attempts == 0 ? 1 : 0; }
+int main()
+{
+    return bad.stop.max_attempts == 0 ? 1 : 0;
+}

@@ -11,6 +11,7 @@ struct clock_without_now {
 
 int main()
 {
-    meetingbaas::retrier<meetingbaas::exponential_backoff, clock_without_now> r(meetingbaas::meetingbaas_api_policy);
+    meetingbaas::retrier<meetingbaas::exponential_backoff, clock_without_now> r(
+        meetingbaas::meetingbaas_api_policy);
     return static_cast<int>(r.attempts());
 }

@@ -26,7 +26,10 @@ inline std::atomic<std::size_t>& allocation_counter() noexcept
 }
 
 /// Global operator new calls so far (only counts when the replacement is linked in; see above).
-inline std::size_t allocation_count() noexcept { return allocation_counter().load(std::memory_order_relaxed); }
+inline std::size_t allocation_count() noexcept
+{
+    return allocation_counter().load(std::memory_order_relaxed);
+}
 
 /// Counts allocations between its construction and count().
 class allocation_scope {
@@ -46,7 +49,8 @@ struct counting_allocator {
 
     counting_allocator() = default;
     template <class U>
-    counting_allocator(const counting_allocator<U>& other) noexcept : allocations(other.allocations)  // NOLINT
+    counting_allocator(const counting_allocator<U>& other) noexcept
+        : allocations(other.allocations)  // NOLINT
     {}
 
     T* allocate(std::size_t n)
@@ -74,17 +78,41 @@ void* operator new(std::size_t size)
     if (void* p = std::malloc(size)) return p;
     throw std::bad_alloc();
 }
-void* operator new[](std::size_t size) { return ::operator new(size); }
+void* operator new[](std::size_t size)
+{
+    return ::operator new(size);
+}
 void* operator new(std::size_t size, const std::nothrow_t&) noexcept
 {
     meetingbaas::test::allocation_counter().fetch_add(1, std::memory_order_relaxed);
     return std::malloc(size == 0 ? 1 : size);
 }
-void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept { return ::operator new(size, tag); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept
+{
+    return ::operator new(size, tag);
+}
+void operator delete(void* p) noexcept
+{
+    std::free(p);
+}
+void operator delete[](void* p) noexcept
+{
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept
+{
+    std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept
+{
+    std::free(p);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept
+{
+    std::free(p);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept
+{
+    std::free(p);
+}
 #endif

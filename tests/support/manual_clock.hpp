@@ -25,7 +25,10 @@ public:
         : now_(std::make_shared<std::atomic<rep>>(start.time_since_epoch().count()))
     {}
 
-    [[nodiscard]] time_point now() const noexcept { return time_point(duration(now_->load(std::memory_order_acquire))); }
+    [[nodiscard]] time_point now() const noexcept
+    {
+        return time_point(duration(now_->load(std::memory_order_acquire)));
+    }
 
     template <class Rep, class Period>
     void advance(std::chrono::duration<Rep, Period> d) noexcept

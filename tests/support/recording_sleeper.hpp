@@ -37,7 +37,10 @@ public:
         if (state_->clock) state_->clock->advance(d);
     }
 
-    [[nodiscard]] const std::vector<std::chrono::milliseconds>& delays() const noexcept { return state_->delays; }
+    [[nodiscard]] const std::vector<std::chrono::milliseconds>& delays() const noexcept
+    {
+        return state_->delays;
+    }
     [[nodiscard]] std::chrono::milliseconds total() const noexcept { return state_->total; }
     [[nodiscard]] std::size_t count() const noexcept { return state_->delays.size(); }
     void clear() noexcept
