@@ -426,7 +426,7 @@ private:
             if (status == "past" && now && end && *end >= now->time) continue;
             matching.push_back(&e);
         }
-        std::stable_sort(matching.begin(), matching.end(), [](const nlohmann::json* a, const nlohmann::json* b) {
+        std::sort(matching.begin(), matching.end(), [](const nlohmann::json* a, const nlohmann::json* b) {  // keys are unique
             const auto ka = string_of(*a, "start_time") + string_of(*a, "uuid");
             const auto kb = string_of(*b, "start_time") + string_of(*b, "uuid");
             return ka < kb;
