@@ -18,6 +18,7 @@
 #include <meetingbaas/authenticity.hpp>
 #include <meetingbaas/error.hpp>
 #include <meetingbaas/event.hpp>
+#include <meetingbaas/event_keys.hpp>
 #include <meetingbaas/headers.hpp>
 #include <meetingbaas/idempotency.hpp>
 #include <meetingbaas/idempotency_key.hpp>
@@ -84,25 +85,13 @@ struct receipt {
     std::string detail;      ///< why it was rejected (an error's text), for logs
 };
 
-/// The key under which a delivery is deduplicated: the Svix message id for signed v2 deliveries; for
-/// v1 `calendar.sync_events`, calendar_id + last_updated_ts (UTC, microseconds) + the set of affected
-/// events (spec section 6); otherwise the event name and the digest of the body.
+/// The key under which a delivery is deduplicated: the event's canonical payload key (event_keys.hpp),
+/// e.g. for v1 `calendar.sync_events` calendar_id | last_updated_ts (UTC, microseconds) | digest of the
+/// sorted affected events (spec section 6). Svix retries carry the same body, and a manual resend (a new
+/// svix-id) the same event, so both are recognised.
 [[nodiscard]] inline idempotency_key default_delivery_key(const delivery& d, const verified_body& v)
 {
-    if (v.version() == api_version::v2 && !v.delivery_id().empty()) {
-        return make_key("meetingbaas.v2.delivery", v.delivery_id());
-    }
-    if (const auto* sync = std::get_if<calendar_sync_events>(&d.event)) {
-        if (sync->affected_event_uuids) {
-            return make_key("calendar.sync_events", sync->calendar_id, sync->last_updated_ts.time,
-                            sorted_set_part{*sync->affected_event_uuids});
-        }
-        return make_key("calendar.sync_events", sync->calendar_id, sync->last_updated_ts.time,
-                        std::optional<std::string>{});
-    }
-    const auto* unknown = std::get_if<unknown_event>(&d.event);
-    return make_key("meetingbaas.delivery", unknown != nullptr ? std::string_view(unknown->type) : "known",
-                    hashed_part{v.bytes()});
+    return idempotency_key_for(d, v.bytes());
 }
 
 /// A verifier: `v.verify(headers, body)` -> result<verified_body, verification_error>
