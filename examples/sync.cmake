@@ -5,3 +5,12 @@ if(TARGET meetingbaas::httplib AND TARGET meetingbaas::sqlite)
   meetingbaas_add_example(calendar_sync_server SOURCES calendar_sync_server.cpp
                           REQUIRES meetingbaas::httplib meetingbaas::sqlite ARGS --help NEEDS_EXCEPTIONS)
 endif()
+
+# The README demo: the stand-in API (tests/support/fake_meetingbaas_api.hpp) in-process, the server as a child.
+if(TARGET calendar_sync_server)
+  meetingbaas_add_example(calendar_sync_demo SOURCES demo/calendar_sync_demo.cpp
+                          REQUIRES meetingbaas::httplib meetingbaas::sqlite NEEDS_EXCEPTIONS)
+  target_include_directories(calendar_sync_demo PRIVATE "${PROJECT_SOURCE_DIR}/tests" "${PROJECT_SOURCE_DIR}/tests/support")
+  target_compile_definitions(calendar_sync_demo PRIVATE "CALENDAR_SYNC_SERVER_PATH=\"$<TARGET_FILE:calendar_sync_server>\"")
+  add_dependencies(calendar_sync_demo calendar_sync_server)
+endif()
