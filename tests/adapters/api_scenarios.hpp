@@ -115,6 +115,18 @@ void raw_get_and_delete_with_body(Make make)
     const auto bodiless = http.send(request(meetingbaas::http_method::delete_, server.base_url() + "/_echo"));
     REQUIRE(bodiless);
     CHECK(nlohmann::json::parse(bodiless->body)["body"] == "");
+
+    // no Content-Type is invented (libcurl's default form type would upset the v2 API)
+    auto bare = request(meetingbaas::http_method::post, server.base_url() + "/_echo", "{}");
+    bare.headers.erase("Content-Type");
+    const auto untyped = http.send(bare);
+    REQUIRE(untyped);
+    const auto echoed_headers = nlohmann::json::parse(untyped->body)["headers"];
+    for (auto it = echoed_headers.begin(); it != echoed_headers.end(); ++it) {
+        CAPTURE(it.key(), it.value());
+        CHECK_FALSE((it.key() == "Content-Type" && it.value() == "application/x-www-form-urlencoded"));
+    }
+    CHECK(echoed_headers.value("x-meeting-baas-api-key", "") == "test-key");
 }
 
 template <class Make>

@@ -238,6 +238,9 @@ public:
         }
         // No "Expect: 100-continue" round trip for bodies over 1 KiB: the API answers quickly.
         if (!request.headers.contains("Expect") && !headers.append("Expect:")) return out_of_memory();
+        // libcurl would label a body application/x-www-form-urlencoded, which Fastify (the v2 API) rejects
+        // (FST_ERR_CTP_INVALID_MEDIA_TYPE): send only the Content-Type the request carries.
+        if (!request.headers.contains("Content-Type") && !headers.append("Content-Type:")) return out_of_memory();
 
         const auto timeout_ms = std::max<long long>(1, request.timeout.count());
         const auto connect_ms = std::min<long long>(timeout_ms, std::max<long long>(1, options_.connect_timeout.count()));
