@@ -240,6 +240,15 @@ TEST_CASE("api_client rejects unusable arguments and options without sending", "
         harness h({.api_key = "", .base_url = "https://api.example.test"});
         CHECK(h.client.v1_get_event("e1").error().code == errc::invalid_argument);
     }
+    SECTION("header injection through the key or the user agent")
+    {
+        harness a({.api_key = "k\r\nX-Evil: 1", .base_url = "https://api.example.test"});
+        CHECK(a.client.v1_get_event("e1").error().where == "api_key");
+        harness b({.api_key = "k", .base_url = "https://api.example.test", .user_agent = "ua\n"});
+        CHECK(b.client.v1_get_event("e1").error().where == "user_agent");
+        CHECK(a.fake.requests().empty());
+        CHECK(b.fake.requests().empty());
+    }
     SECTION("unusable base URL")
     {
         const auto base = GENERATE(as<std::string>{}, "ftp://api.example.test", "api.example.test", "https://",

@@ -633,6 +633,20 @@ private:
     api_result<std::string> endpoint(std::string_view path, std::string_view op) const
     {
         if (options_.api_key.empty()) return argument_error(op, "api_key", "the API key is empty");
+        // Header values go on the wire verbatim: a CR or LF would inject header lines.
+        auto has_control = [](std::string_view v) {
+            for (const char c : v) {
+                const auto u = static_cast<unsigned char>(c);
+                if ((u < 0x20 && c != '\t') || u == 0x7f) return true;
+            }
+            return false;
+        };
+        if (has_control(options_.api_key)) {
+            return argument_error(op, "api_key", "the API key contains control characters");
+        }
+        if (has_control(options_.user_agent)) {
+            return argument_error(op, "user_agent", "the user agent contains control characters");
+        }
         auto base = std::string_view(options_.base_url);
         while (!base.empty() && base.back() == '/') base.remove_suffix(1);
         const auto parts = detail::split_url(base);
