@@ -465,6 +465,7 @@ int main(int argc, char** argv)
     // ---- HTTP server ----
     httplib::Server server;
     server.new_task_queue = [] { return new bounded_pool(64, 256); };
+    server.set_tcp_nodelay(true);  // small replies: without it, Nagle + delayed ACK can add 40 ms
     server.set_read_timeout(5s);
     server.set_write_timeout(5s);
     server.set_keep_alive_timeout(5);

@@ -25,3 +25,12 @@ if(MEETINGBAAS_BOOST_BEAST_INCLUDE_DIR)
 else()
   message(STATUS "meetingbaas: example beast_receiver skipped (Boost.Beast headers missing)")
 endif()
+
+# The stand-in API as a process (bench/load.sh).
+if(TARGET meetingbaas::httplib)
+  meetingbaas_add_example(fake_meetingbaas_api_server SOURCES demo/fake_meetingbaas_api_server.cpp
+                          REQUIRES meetingbaas::httplib NEEDS_EXCEPTIONS NO_TEST)
+  if(TARGET fake_meetingbaas_api_server)
+    target_include_directories(fake_meetingbaas_api_server PRIVATE "${PROJECT_SOURCE_DIR}/tests/support")
+  endif()
+endif()

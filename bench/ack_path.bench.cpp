@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: MIT
+// The acknowledgement path of a webhook, in-process: receive, verify, parse, claim the idempotency key and
+// enqueue the job, with the durable SQLite store and queue (WAL, synchronous=NORMAL) on a temp file, and
+// with the in-memory ones for comparison. Each iteration is a new delivery (accepted) unless the name says
+// "duplicate". p50/p99 are per-request latencies measured around receiver.handle().
+#include <meetingbaas/adapters/sqlite_queue.hpp>
+#include <meetingbaas/adapters/sqlite_store.hpp>
+#include <meetingbaas/authenticity.hpp>
+#include <meetingbaas/memory_store.hpp>
+#include <meetingbaas/receiver.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+namespace mb = meetingbaas;
+
+namespace {
+
+constexpr const char* api_key = "bench-api-key-0123456789";
+
+std::string body_for(std::uint64_t n)
+{
+    return R"({"event":"calendar.sync_events","data":{"calendar_id":"62cf1c20-6d72-4a52-9217-c391ec23d7bf",)"
+           R"("last_updated_ts":"2026-09-14T08:42:17Z","affected_event_uuids":["bf23a894-e787-4629-8947-)" +
+           std::to_string(100000000000 + n) + R"(","f9dc9fa7-9eb9-4b53-b193-2b6834706c78"]}})";
+}
+
+std::string temp_state()
+{
+    const auto dir = std::filesystem::temp_directory_path() / ("mb-ack-bench-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const auto path = dir / "state.sqlite3";
+    std::filesystem::remove(path);
+    std::filesystem::remove(path.string() + "-wal");
+    std::filesystem::remove(path.string() + "-shm");
+    return path.string();
+}
+
+void report(benchmark::State& state, std::vector<double>& us)
+{
+    if (us.empty()) return;
+    std::sort(us.begin(), us.end());
+    state.counters["p50_us"] = us[us.size() / 2];
+    state.counters["p99_us"] = us[std::min(us.size() - 1, us.size() * 99 / 100)];
+}
+
+template <class Receiver>
+void run(benchmark::State& state, Receiver& rx, bool duplicate)
+{
+    const mb::http_headers headers{{"Content-Type", "application/json"}, {"x-meeting-baas-api-key", api_key}};
+    std::vector<double> us;
+    us.reserve(1 << 16);
+    std::uint64_t n = 0;
+    const std::string same = body_for(0);
+    if (duplicate) (void)rx.handle("POST", headers, same);
+    for (auto _ : state) {
+        state.PauseTiming();
+        const std::string body = duplicate ? same : body_for(++n);
+        state.ResumeTiming();
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto r = rx.handle("POST", headers, body);
+        const auto t1 = std::chrono::steady_clock::now();
+        if (r.status != 200) state.SkipWithError("not 200");
+        benchmark::DoNotOptimize(r);
+        if (us.size() < us.capacity()) us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+    }
+    report(state, us);
+}
+
+void BM_ack_sqlite(benchmark::State& state, bool duplicate)
+{
+    const auto path = temp_state();
+    auto queue = mb::sqlite_job_queue<>::open(path);
+    auto store = mb::sqlite_idempotency_store::open(path);
+    if (!queue || !store) {
+        state.SkipWithError("cannot open the state file");
+        return;
+    }
+    auto guard = *mb::make_idempotency_guard(*store);
+    mb::webhook_verifier verifier;
+    verifier.accept_v1(*mb::api_key_keyring::from_keys({api_key}));
+    mb::webhook_receiver<mb::webhook_verifier, decltype(guard), mb::sqlite_job_queue<>> rx(verifier, guard, *queue);
+    run(state, rx, duplicate);
+}
+
+void BM_ack_memory(benchmark::State& state, bool duplicate)
+{
+    mb::memory_idempotency_store store;
+    auto guard = *mb::make_idempotency_guard(store);
+    mb::in_memory_job_queue<> queue;
+    mb::webhook_verifier verifier;
+    verifier.accept_v1(*mb::api_key_keyring::from_keys({api_key}));
+    mb::webhook_receiver<mb::webhook_verifier, decltype(guard), mb::in_memory_job_queue<>> rx(verifier, guard, queue);
+    run(state, rx, duplicate);
+}
+
+void BM_enqueue_sqlite(benchmark::State& state)
+{
+    auto queue = mb::sqlite_job_queue<>::open(temp_state());
+    if (!queue) {
+        state.SkipWithError("cannot open the state file");
+        return;
+    }
+    std::uint64_t n = 0;
+    const std::string payload = body_for(0);
+    for (auto _ : state) {
+        auto r = queue->enqueue({"calendar.sync_events", payload, "key-" + std::to_string(++n), std::nullopt});
+        benchmark::DoNotOptimize(r);
+    }
+}
+
+void BM_lease_ack_sqlite(benchmark::State& state)
+{
+    auto queue = mb::sqlite_job_queue<>::open(temp_state());
+    if (!queue) {
+        state.SkipWithError("cannot open the state file");
+        return;
+    }
+    const std::string payload = body_for(0);
+    for (auto _ : state) {
+        state.PauseTiming();
+        (void)queue->enqueue({"calendar.sync_events", payload, "", std::nullopt});
+        state.ResumeTiming();
+        auto job = queue->lease(std::chrono::seconds(60));
+        if (!job || !job->has_value()) {
+            state.SkipWithError("nothing leased");
+            break;
+        }
+        (void)queue->acknowledge((*job)->id, (*job)->lease_token);
+    }
+}
+
+}  // namespace
+
+BENCHMARK_CAPTURE(BM_ack_sqlite, new_delivery, false)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_ack_sqlite, duplicate, true)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_ack_memory, new_delivery, false)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_ack_memory, duplicate, true)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_enqueue_sqlite)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_lease_ack_sqlite)->Unit(benchmark::kMicrosecond);

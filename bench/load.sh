@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Load test: calendar_sync_server against the Express peer written the guide's way (bench/peers/express),
+# both processing against the same loopback fake Meeting BaaS API, in the same run, on the same machine.
+#
+#   cmake --preset bench && cmake --build build/bench --target calendar_sync_server fake_meetingbaas_api_server
+#   bench/load.sh [BUILD_DIR]          (default build/bench; needs wrk, node >= 18 and npm)
+#
+# Environment: DURATION (10s), CONNECTIONS (32), THREADS (2), WORKERS (2), SCENARIOS ("unique duplicate").
+#  * unique:    every request is a new calendar.sync_events delivery (a new last_updated_ts): the full
+#               acknowledgement path (C++: verify, parse, claim, enqueue into SQLite; Express: parse, Set);
+#               the servers then process them (GET each affected event from the fake API).
+#  * duplicate: the same delivery over and over (the dedupe path).
+# Express is installed with npm into a temporary directory (never committed).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build/bench}
+duration=${DURATION:-10s}
+connections=${CONNECTIONS:-32}
+threads=${THREADS:-2}
+workers=${WORKERS:-2}
+scenarios=${SCENARIOS:-"unique duplicate"}
+key=load-test-key
+
+for tool in wrk node npm; do
+  command -v "$tool" >/dev/null || { echo "load.sh: $tool is required" >&2; exit 2; }
+done
+for exe in calendar_sync_server fake_meetingbaas_api_server; do
+  [[ -x $build/examples/$exe ]] || { echo "load.sh: build $build/examples/$exe first" >&2; exit 2; }
+done
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+wait_port() {  # file -> the port of its "listening on HOST:PORT" line
+  for _ in $(seq 1 200); do
+    if grep -q 'listening on' "$1" 2>/dev/null; then
+      grep -m1 -o 'listening on [0-9.]*:[0-9]*' "$1" | sed 's/.*://'
+      return 0
+    fi
+    sleep 0.05
+  done
+  echo "load.sh: $1 never said 'listening on'" >&2
+  cat "$1" >&2
+  return 1
+}
+
+"$build/examples/fake_meetingbaas_api_server" --api-key "$key" --events 500 >"$tmp/fake.log" 2>&1 &
+pids+=($!)
+fake_port=$(wait_port "$tmp/fake.log")
+
+"$build/examples/calendar_sync_server" --listen 127.0.0.1:0 --api-base-url "http://127.0.0.1:$fake_port" \
+  --api-key "$key" --state "$tmp/state.sqlite3" --workers "$workers" >"$tmp/cpp.log" 2>&1 &
+pids+=($!)
+cpp_port=$(wait_port "$tmp/cpp.log")
+
+mkdir -p "$tmp/express"
+cp "$root/bench/peers/express/package.json" "$root/bench/peers/express/server.js" "$tmp/express/"
+(cd "$tmp/express" && npm install --no-audit --no-fund --silent >/dev/null 2>&1) ||
+  { echo "load.sh: npm install express failed" >&2; exit 2; }
+(cd "$tmp/express" && PORT=0 MEETINGBAAS_API_KEY="$key" MEETINGBAAS_API_BASE_URL="http://127.0.0.1:$fake_port" \
+  exec node server.js >"$tmp/express.log" 2>&1) &
+pids+=($!)
+express_port=$(wait_port "$tmp/express.log")
+
+cat >"$tmp/unique.lua" <<EOF
+-- A new calendar.sync_events delivery per request: thread id and counter make last_updated_ts unique.
+local counter = 0
+local threads = {}
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  counter = 0
+end
+function request()
+  counter = counter + 1
+  local n = (id or 0) * 100000000 + counter
+  local ts = os.date("!%Y-%m-%dT%H:%M:%SZ", 1767225600 + n)
+  local event = (n % 500) + 1
+  local body = string.format('{"event":"calendar.sync_events","data":{"calendar_id":"62cf1c20-6d72-4a52-9217-c391ec23d7bf","last_updated_ts":"%s","affected_event_uuids":["00000000-0000-4000-8000-%012d"]}}', ts, event)
+  return wrk.format("POST", "/webhooks/meeting-baas", {["Content-Type"] = "application/json", ["x-meeting-baas-api-key"] = "$key"}, body)
+end
+EOF
+cat >"$tmp/duplicate.lua" <<EOF
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["x-meeting-baas-api-key"] = "$key"
+wrk.body = '{"event":"calendar.sync_events","data":{"calendar_id":"62cf1c20-6d72-4a52-9217-c391ec23d7bf","last_updated_ts":"2026-09-14T08:42:17Z","affected_event_uuids":["00000000-0000-4000-8000-000000000001"]}}'
+EOF
+
+run() {  # name port scenario -> "rps p50 p99 non2xx"
+  local out
+  wrk -t"$threads" -c"$connections" -d2s -s "$tmp/$3.lua" "http://127.0.0.1:$2/webhooks/meeting-baas" >/dev/null 2>&1 || true
+  out=$(wrk --latency -t"$threads" -c"$connections" -d"$duration" -s "$tmp/$3.lua" "http://127.0.0.1:$2/webhooks/meeting-baas")
+  echo "$out" >"$tmp/$1-$3.txt"
+  local rps p50 p99 errors
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  errors=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
+  echo "$rps ${p50:-?} ${p99:-?} ${errors:-0}"
+}
+
+echo "wrk -t$threads -c$connections -d$duration; calendar_sync_server --workers $workers (SQLite state); node $(node --version), express $(cd "$tmp/express" && node -p 'require("express/package.json").version')"
+printf '%-10s %-22s %12s %10s %10s %8s\n' scenario server requests/s p50 p99 non-2xx
+for s in $scenarios; do
+  read -r rps p50 p99 errors <<<"$(run cpp "$cpp_port" "$s")"
+  printf '%-10s %-22s %12s %10s %10s %8s\n' "$s" calendar_sync_server "$rps" "$p50" "$p99" "$errors"
+  read -r rps p50 p99 errors <<<"$(run express "$express_port" "$s")"
+  printf '%-10s %-22s %12s %10s %10s %8s\n' "$s" express-peer "$rps" "$p50" "$p99" "$errors"
+done
