@@ -70,7 +70,8 @@ void run(benchmark::State& state, Receiver& rx, bool duplicate)
         const auto t1 = std::chrono::steady_clock::now();
         if (r.status != 200) state.SkipWithError("not 200");
         benchmark::DoNotOptimize(r);
-        if (us.size() < us.capacity()) us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+        if (us.size() < us.capacity())
+            us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
     }
     report(state, us);
 }
@@ -87,7 +88,8 @@ void BM_ack_sqlite(benchmark::State& state, bool duplicate)
     auto guard = *mb::make_idempotency_guard(*store);
     mb::webhook_verifier verifier;
     verifier.accept_v1(*mb::api_key_keyring::from_keys({api_key}));
-    mb::webhook_receiver<mb::webhook_verifier, decltype(guard), mb::sqlite_job_queue<>> rx(verifier, guard, *queue);
+    mb::webhook_receiver<mb::webhook_verifier, decltype(guard), mb::sqlite_job_queue<>> rx(verifier, guard,
+                                                                                           *queue);
     run(state, rx, duplicate);
 }
 
@@ -98,7 +100,8 @@ void BM_ack_memory(benchmark::State& state, bool duplicate)
     mb::in_memory_job_queue<> queue;
     mb::webhook_verifier verifier;
     verifier.accept_v1(*mb::api_key_keyring::from_keys({api_key}));
-    mb::webhook_receiver<mb::webhook_verifier, decltype(guard), mb::in_memory_job_queue<>> rx(verifier, guard, queue);
+    mb::webhook_receiver<mb::webhook_verifier, decltype(guard), mb::in_memory_job_queue<>> rx(verifier, guard,
+                                                                                              queue);
     run(state, rx, duplicate);
 }
 
@@ -112,7 +115,8 @@ void BM_enqueue_sqlite(benchmark::State& state)
     std::uint64_t n = 0;
     const std::string payload = body_for(0);
     for (auto _ : state) {
-        auto r = queue->enqueue({"calendar.sync_events", payload, "key-" + std::to_string(++n), std::nullopt});
+        auto r =
+            queue->enqueue({"calendar.sync_events", payload, "key-" + std::to_string(++n), std::nullopt});
         benchmark::DoNotOptimize(r);
     }
 }

@@ -26,11 +26,15 @@ int main(int argc, char** argv)
     std::size_t page_size = 100;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
-        if (a == "--api-key") key = argv[i + 1];
-        else if (a == "--events") events = std::atoi(argv[i + 1]);
-        else if (a == "--page-size") page_size = static_cast<std::size_t>(std::atoi(argv[i + 1]));
+        if (a == "--api-key")
+            key = argv[i + 1];
+        else if (a == "--events")
+            events = std::atoi(argv[i + 1]);
+        else if (a == "--page-size")
+            page_size = static_cast<std::size_t>(std::atoi(argv[i + 1]));
         else {
-            std::fprintf(stderr, "usage: fake_meetingbaas_api_server [--api-key KEY] [--events N] [--page-size N]\n");
+            std::fprintf(stderr,
+                         "usage: fake_meetingbaas_api_server [--api-key KEY] [--events N] [--page-size N]\n");
             return 2;
         }
     }
@@ -41,7 +45,8 @@ int main(int argc, char** argv)
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     meetingbaas_test::fake_meetingbaas_api api({.api_key = key, .page_size = page_size});
-    const auto now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+    const auto now =
+        std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
     for (int i = 1; i <= events; ++i) {
         char uuid[40];
         std::snprintf(uuid, sizeof uuid, "00000000-0000-4000-8000-%012d", i);
