@@ -6,3 +6,4 @@ meetingbaas_add_example(api_adapters SOURCES api_adapters.cpp REQUIRES meetingba
 if(TARGET api_adapters)
   target_include_directories(api_adapters PRIVATE "${PROJECT_SOURCE_DIR}/tests/support")
 endif()
+meetingbaas_add_example(api_curl_unreachable SOURCES api_curl_unreachable.cpp REQUIRES meetingbaas::curl)

@@ -35,7 +35,7 @@ struct curl_options {
     std::chrono::milliseconds connect_timeout{10'000};  ///< capped by each request's own timeout
     std::size_t max_response_bytes = 32U * 1024U * 1024U;  ///< larger bodies: transport_errc::response_too_large
     bool verify_tls = true;                                ///< peer and host verification (keep it on)
-    std::string ca_file;                                   ///< CURLOPT_CAINFO when non-empty
+    std::string ca_file{};                                 ///< CURLOPT_CAINFO when non-empty
     bool accept_compressed = false;  ///< send Accept-Encoding (gzip, br, ...) and decode: smaller bodies, more CPU
 };
 
