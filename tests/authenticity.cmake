@@ -5,5 +5,8 @@ meetingbaas_add_test(authenticity
 # Separate executable: it replaces the global operator new to count allocations.
 meetingbaas_add_test(authenticity_alloc SOURCES authenticity_alloc.test.cpp)
 if(TARGET meetingbaas::openssl)
+  # The same HMAC / Svix cases as detail/hmac.test.cpp, against the OpenSSL backend.
   meetingbaas_add_test(authenticity_openssl SOURCES adapters/openssl.test.cpp LIBS meetingbaas::openssl)
+  # Concurrent verify() on shared verifiers, both backends (also run under ThreadSanitizer).
+  meetingbaas_add_test(authenticity_threads SOURCES authenticity_threads.test.cpp LIBS meetingbaas::openssl CONCURRENCY)
 endif()
