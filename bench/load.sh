@@ -6,7 +6,8 @@
 #   cmake --preset bench && cmake --build build/bench --target calendar_sync_server fake_meetingbaas_api_server
 #   bench/load.sh [BUILD_DIR]          (default build/bench; needs wrk, node >= 18 and npm)
 #
-# Environment: DURATION (10s), CONNECTIONS (32), THREADS (2), WORKERS (2), SCENARIOS ("unique duplicate").
+# Environment: DURATION (10s), CONNECTIONS (32), THREADS (2), WORKERS (2), SCENARIOS ("unique duplicate"),
+# SLOW_API_MS (0: the fake API answers at once; e.g. 1500: every API call takes 1.5 s).
 #  * unique:    every request is a new calendar.sync_events delivery (a new last_updated_ts): the full
 #               acknowledgement path (C++: verify, parse, claim, enqueue into SQLite; Express: parse, Set);
 #               the servers then process them (GET each affected event from the fake API).
@@ -21,6 +22,7 @@ connections=${CONNECTIONS:-32}
 threads=${THREADS:-2}
 workers=${WORKERS:-2}
 scenarios=${SCENARIOS:-"unique duplicate"}
+slow_api_ms=${SLOW_API_MS:-0}
 key=load-test-key
 
 for tool in wrk node npm; do
@@ -52,7 +54,7 @@ wait_port() {  # file -> the port of its "listening on HOST:PORT" line
   return 1
 }
 
-"$build/examples/fake_meetingbaas_api_server" --api-key "$key" --events 500 >"$tmp/fake.log" 2>&1 &
+"$build/examples/fake_meetingbaas_api_server" --api-key "$key" --events 500 --slow-ms "$slow_api_ms" >"$tmp/fake.log" 2>&1 &
 pids+=($!)
 fake_port=$(wait_port "$tmp/fake.log")
 
@@ -110,7 +112,7 @@ run() {  # name port scenario -> "rps p50 p99 non2xx"
   echo "$rps ${p50:-?} ${p99:-?} ${errors:-0}"
 }
 
-echo "wrk -t$threads -c$connections -d$duration; calendar_sync_server --workers $workers (SQLite state); node $(node --version), express $(cd "$tmp/express" && node -p 'require("express/package.json").version')"
+echo "wrk -t$threads -c$connections -d$duration; API delay ${slow_api_ms} ms; calendar_sync_server --workers $workers (SQLite state); node $(node --version), express $(cd "$tmp/express" && node -p 'require("express/package.json").version')"
 printf '%-10s %-22s %12s %10s %10s %8s\n' scenario server requests/s p50 p99 non-2xx
 for s in $scenarios; do
   read -r rps p50 p99 errors <<<"$(run cpp "$cpp_port" "$s")"

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Area "sync": job queue, receiver, calendar-sync processor and their end-to-end tests.
 meetingbaas_add_test(job_queue SOURCES job_queue.test.cpp CONCURRENCY)
+meetingbaas_add_test(metrics SOURCES metrics.test.cpp CONCURRENCY)
 if(TARGET meetingbaas::sqlite)
   meetingbaas_add_test(sqlite_queue SOURCES adapters/sqlite_queue.test.cpp LIBS meetingbaas::sqlite)
 endif()

@@ -2,11 +2,12 @@
 // The loopback stand-in for the Meeting BaaS v1 calendar API (tests/support/fake_meetingbaas_api.hpp) as a
 // process, for bench/load.sh and manual experiments:
 //
-//   fake_meetingbaas_api_server [--api-key KEY] [--events N] [--page-size N]
+//   fake_meetingbaas_api_server [--api-key KEY] [--events N] [--page-size N] [--slow-ms N]
 //
 // Serves on 127.0.0.1, on an ephemeral port (the first line says which), with N future meetings of calendar
 // 62cf1c20-6d72-4a52-9217-c391ec23d7bf (uuids 00000000-0000-4000-8000-000000000001, ...), until SIGTERM
-// or SIGINT. On exit it prints the POST and DELETE counts.
+// or SIGINT. --slow-ms N delays every answer by N ms (a slow API). On exit it prints the POST and DELETE
+// counts.
 #include "fake_meetingbaas_api.hpp"
 
 #include <meetingbaas/timestamp.hpp>
@@ -24,6 +25,7 @@ int main(int argc, char** argv)
     std::string key = "test-key";
     int events = 100;
     std::size_t page_size = 100;
+    int slow_ms = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
         if (a == "--api-key")
@@ -32,9 +34,11 @@ int main(int argc, char** argv)
             events = std::atoi(argv[i + 1]);
         else if (a == "--page-size")
             page_size = static_cast<std::size_t>(std::atoi(argv[i + 1]));
+        else if (a == "--slow-ms")
+            slow_ms = std::atoi(argv[i + 1]);
         else {
-            std::fprintf(stderr,
-                         "usage: fake_meetingbaas_api_server [--api-key KEY] [--events N] [--page-size N]\n");
+            std::fprintf(stderr, "usage: fake_meetingbaas_api_server [--api-key KEY] [--events N] "
+                                 "[--page-size N] [--slow-ms N]\n");
             return 2;
         }
     }
@@ -66,6 +70,7 @@ int main(int argc, char** argv)
                        {"bot_param", nullptr},
                        {"raw", nlohmann::json::object()}});
     }
+    if (slow_ms > 0) api.set_faults({.p_slow = 1.0, .slow_delay = std::chrono::milliseconds(slow_ms)});
     if (!api.start()) {
         std::fprintf(stderr, "cannot start\n");
         return 1;
