@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Verification cost of a v2 (Svix) delivery, built-in HMAC-SHA256 vs OpenSSL, in one run; plus the v1
 // API-key keyring check and raw SHA-256 throughput. Run:
-//   build/bench/bench/meetingbaas.bench.verify --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//   build/bench/bench/meetingbaas.bench.verify --benchmark_repetitions=5
+//   --benchmark_report_aggregates_only=true
 #include <meetingbaas/adapters/openssl.hpp>
 #include <meetingbaas/authenticity.hpp>
 #include <meetingbaas/detail/base64.hpp>
@@ -60,8 +61,14 @@ void verify_svix(benchmark::State& state)
     state.SetLabel(std::string(Backend::name));
 }
 
-void verify_svix_builtin(benchmark::State& state) { verify_svix<meetingbaas::builtin_hmac_sha256>(state); }
-void verify_svix_openssl(benchmark::State& state) { verify_svix<meetingbaas::openssl_hmac_sha256>(state); }
+void verify_svix_builtin(benchmark::State& state)
+{
+    verify_svix<meetingbaas::builtin_hmac_sha256>(state);
+}
+void verify_svix_openssl(benchmark::State& state)
+{
+    verify_svix<meetingbaas::openssl_hmac_sha256>(state);
+}
 
 void sha256_builtin(benchmark::State& state)
 {
@@ -89,11 +96,12 @@ void sha256_portable(benchmark::State& state)
 
 void api_key_check(benchmark::State& state)
 {
-    auto ring = meetingbaas::api_key_keyring::from_keys({"mb_key_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-                                                         "mb_key_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"});
+    auto ring = meetingbaas::api_key_keyring::from_keys(
+        {"mb_key_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "mb_key_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"});
     if (!ring) std::abort();
-    const meetingbaas::http_headers headers{{"content-type", "application/json"},
-                                            {"x-meeting-baas-api-key", "mb_key_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"}};
+    const meetingbaas::http_headers headers{
+        {"content-type", "application/json"},
+        {"x-meeting-baas-api-key", "mb_key_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"}};
     for (auto _ : state) {
         auto r = ring->check(headers);
         if (!r) std::abort();

@@ -36,7 +36,8 @@ reply on_webhook(const Verifier& verifier, const Headers& headers, std::string_v
         return {mb::recommended_http_status(verified.error().reason), std::nullopt};
     }
     // Hand the *verified bytes* on: ack now, parse and process later (to_owned keeps them alive).
-    std::printf("accepted %s delivery via %s (key #%zu, id '%.*s')\n", std::string(mb::to_string(verified->version())).c_str(),
+    std::printf("accepted %s delivery via %s (key #%zu, id '%.*s')\n",
+                std::string(mb::to_string(verified->version())).c_str(),
                 std::string(mb::to_string(verified->method())).c_str(), verified->key_index(),
                 static_cast<int>(verified->delivery_id().size()), verified->delivery_id().data());
     return {200, verified->to_owned()};
@@ -59,18 +60,21 @@ struct frozen_clock {
 int main()
 {
     // --- configuration (once, at startup): a bad secret is reported here, not per request ---
-    auto api_keys = mb::api_key_keyring::from_keys({"mb_old_key_0123456789abcdef", "mb_new_key_fedcba9876543210"});
+    auto api_keys =
+        mb::api_key_keyring::from_keys({"mb_old_key_0123456789abcdef", "mb_new_key_fedcba9876543210"});
     auto callbacks = mb::callback_secret_keyring::from_keys({"bot-callback-secret"});
     using verifier_t = mb::basic_webhook_verifier<mb::builtin_hmac_sha256, frozen_clock>;
     auto svix = verifier_t::svix_type::from_secrets(
-        {"whsec_ABEiM0RVZneImaq7zN3u/wARIjNEVWZ3", "whsec_XB6KC30vTG6aGz1ffpwLKk1vjhw6W32f"}, mb::svix_options{},
-        frozen_clock{std::chrono::sys_seconds(std::chrono::seconds(1789571529 + 42))});
+        {"whsec_ABEiM0RVZneImaq7zN3u/wARIjNEVWZ3", "whsec_XB6KC30vTG6aGz1ffpwLKk1vjhw6W32f"},
+        mb::svix_options{}, frozen_clock{std::chrono::sys_seconds(std::chrono::seconds(1789571529 + 42))});
     if (!api_keys || !callbacks || !svix) {
         std::puts("configuration error");
         return 1;
     }
     verifier_t verifier;
-    verifier.accept_v1(std::move(*api_keys)).accept_v2(std::move(*svix)).accept_callbacks(std::move(*callbacks));
+    verifier.accept_v1(std::move(*api_keys))
+        .accept_v2(std::move(*svix))
+        .accept_callbacks(std::move(*callbacks));
 
     // A production server would use mb::webhook_verifier (system clock); this one is for the example only.
     static_assert(std::is_same_v<mb::webhook_verifier::svix_type, mb::svix_verifier>);
@@ -89,9 +93,10 @@ int main()
                    {"svix-timestamp", "1789571529"},
                    {"svix-signature", "v1,MFrqHgtgkSbxKMLkf5YL7UEo68c3GELwMSJHdDE62MQ= "
                                       "v1,HS4HPtA64JHC5LQ5pPqUxFvOGjqjvrqR5mo7OFXpD0k="}};
-    req.body = R"({"event":"bot.failed","data":{"bot_id":"f0c3e290-8374-42fd-92d1-75ac8e695c3c","event_id":null,)"
-               R"("error_message":"Bot was not accepted into the meeting","error_code":"BOT_NOT_ACCEPTED",)"
-               R"("sent_at":"2026-09-16T15:12:09.331Z"},"extra":null})";
+    req.body =
+        R"({"event":"bot.failed","data":{"bot_id":"f0c3e290-8374-42fd-92d1-75ac8e695c3c","event_id":null,)"
+        R"("error_message":"Bot was not accepted into the meeting","error_code":"BOT_NOT_ACCEPTED",)"
+        R"("sent_at":"2026-09-16T15:12:09.331Z"},"extra":null})";
     const mb::header_lookup lookup([&req](std::string_view name) -> std::optional<std::string_view> {
         std::string key(name);
         for (auto& c : key) c = mb::detail::ascii_lower(c);
@@ -109,12 +114,15 @@ int main()
     expect(on_webhook(verifier, lookup, reserialised), 401);
 
     // 3. v1 deliveries: the new key, then a wrong key, then no key at all.
-    expect(on_webhook(verifier, mb::http_headers{{"x-meeting-baas-api-key", "mb_new_key_fedcba9876543210"}}, "{}"), 200);
+    expect(on_webhook(verifier, mb::http_headers{{"x-meeting-baas-api-key", "mb_new_key_fedcba9876543210"}},
+                      "{}"),
+           200);
     expect(on_webhook(verifier, mb::http_headers{{"x-meeting-baas-api-key", "guess"}}, "{}"), 401);
     expect(on_webhook(verifier, mb::http_headers{{"content-type", "application/json"}}, "{}"), 401);
 
     // 4. A v2 bot callback with its x-mb-secret.
-    expect(on_webhook(verifier, mb::http_headers{{"x-mb-secret", "bot-callback-secret"}}, R"({"event":"bot.completed"})"),
+    expect(on_webhook(verifier, mb::http_headers{{"x-mb-secret", "bot-callback-secret"}},
+                      R"({"event":"bot.completed"})"),
            200);
 
     std::printf("%s\n", failures == 0 ? "all deliveries handled as expected" : "UNEXPECTED RESULTS");

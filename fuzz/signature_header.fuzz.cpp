@@ -67,10 +67,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     });
 
     // The whole verifier, under both header families.
-    const meetingbaas::http_headers svix{
-        {"svix-id", std::string(id)}, {"svix-timestamp", std::string(ts)}, {"svix-signature", std::string(sig)}};
-    const meetingbaas::http_headers standard{
-        {"webhook-id", std::string(id)}, {"webhook-timestamp", std::string(ts)}, {"webhook-signature", std::string(sig)}};
+    const meetingbaas::http_headers svix{{"svix-id", std::string(id)},
+                                         {"svix-timestamp", std::string(ts)},
+                                         {"svix-signature", std::string(sig)}};
+    const meetingbaas::http_headers standard{{"webhook-id", std::string(id)},
+                                             {"webhook-timestamp", std::string(ts)},
+                                             {"webhook-signature", std::string(sig)}};
     for (const auto* headers : {&svix, &standard}) {
         const auto r = verifier().verify_at(*headers, body, 1'789'571'529);
         if (r) {
@@ -82,7 +84,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             content += '.';
             content += body;
             const auto mac = meetingbaas::detail::hmac_sha256(*key, content);
-            const std::string expected = "v1," + meetingbaas::detail::base64_encode(std::span<const std::uint8_t>(*mac));
+            const std::string expected =
+                "v1," + meetingbaas::detail::base64_encode(std::span<const std::uint8_t>(*mac));
             if (sig.find(expected) == std::string_view::npos) std::abort();
             if (r->bytes().data() != body.data()) std::abort();
         } else if (meetingbaas::to_string(r.error().reason) == "unknown") {

@@ -119,8 +119,9 @@ TEST_CASE("api_key_keyring tells a missing key from a wrong key", "[authenticity
     CHECK(wrong.error() == verification_error{auth_failure::key_mismatch, "x-meeting-baas-api-key"});
 
     // Prefixes, extensions and case changes of the key are wrong keys too.
-    for (const std::string& candidate : {std::string(key_a.substr(0, key_a.size() - 1)), std::string(key_a) + "A",
-                                        std::string("MB_LIVE_KEY_AAAAAAAAAAAAAAAAAAAAAAAAAAAA")}) {
+    for (const std::string& candidate :
+         {std::string(key_a.substr(0, key_a.size() - 1)), std::string(key_a) + "A",
+          std::string("MB_LIVE_KEY_AAAAAAAAAAAAAAAAAAAAAAAAAAAA")}) {
         const auto r = ring->check(http_headers{{"x-meeting-baas-api-key", candidate}});
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().reason == auth_failure::key_mismatch);
@@ -141,11 +142,12 @@ TEST_CASE("api_key_keyring without keys rejects everything as not_configured", "
     CHECK(r.error().reason == auth_failure::not_configured);
 }
 
-TEST_CASE("api_key_keyring refuses unusable keys at configuration time without echoing them", "[authenticity]")
+TEST_CASE("api_key_keyring refuses unusable keys at configuration time without echoing them",
+          "[authenticity]")
 {
     api_key_keyring ring;
-    const auto bad = GENERATE(as<std::string>{}, "", " k3y-1ead", "k3y-tra1l ", "ctl\x01key", std::string(2000, 'k'),
-                              std::string("nul\0key", 7));
+    const auto bad = GENERATE(as<std::string>{}, "", " k3y-1ead", "k3y-tra1l ", "ctl\x01key",
+                              std::string(2000, 'k'), std::string("nul\0key", 7));
     const auto r = ring.add(bad);
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error().code == meetingbaas::errc::invalid_secret);
@@ -200,7 +202,8 @@ TEST_CASE("callback_secret_keyring checks x-mb-secret", "[authenticity]")
     CHECK(ok->method() == meetingbaas::auth_method::callback_secret);
     CHECK(failure_of(ring->verify(http_headers{{"x-mb-secret", "cb-secret-2"}}, "{}")) ==
           verification_error{auth_failure::key_mismatch, "x-mb-secret"});
-    CHECK(failure_of(ring->verify(http_headers{}, "{}")) == verification_error{auth_failure::missing_header, "x-mb-secret"});
+    CHECK(failure_of(ring->verify(http_headers{}, "{}")) ==
+          verification_error{auth_failure::missing_header, "x-mb-secret"});
 }
 
 // --- v2 secrets ---------------------------------------------------------------------------------------
@@ -286,7 +289,8 @@ TEST_CASE("svix_verifier reads the time from an injected clock", "[authenticity]
     CHECK(failure_of(early->verify(h, vec.body)).reason == auth_failure::timestamp_in_future);
 }
 
-TEST_CASE("svix_verifier with the system clock rejects the years-old Svix documentation vector", "[authenticity]")
+TEST_CASE("svix_verifier with the system clock rejects the years-old Svix documentation vector",
+          "[authenticity]")
 {
     const auto vec = hmac_cases::svix_docs_vector();
     auto v = svix_verifier::from_secrets({vec.secret});
@@ -298,11 +302,12 @@ TEST_CASE("svix_verifier with the system clock rejects the years-old Svix docume
 TEST_CASE("svix_verifier signs fresh deliveries with the current time", "[authenticity]")
 {
     const auto vec = hmac_cases::project_vector();
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     const std::string ts = std::to_string(now);
-    const http_headers h{{"svix-id", "msg_fresh"}, {"svix-timestamp", ts},
+    const http_headers h{{"svix-id", "msg_fresh"},
+                         {"svix-timestamp", ts},
                          {"svix-signature", sign(vec.secret, "msg_fresh", ts, "{}")}};
     const auto v = project_verifier();
     const auto r = v.verify(h, "{}");
@@ -359,9 +364,10 @@ TEST_CASE("svix_verifier gives a reason for every malformed header value", "[aut
         bad_case{"svix-signature", "v1,", auth_failure::malformed_header},
         bad_case{"svix-signature", "v1", auth_failure::malformed_header},  // a v1 entry without its signature
         bad_case{"svix-signature", "v1,not-base64!", auth_failure::malformed_header},
-        bad_case{"svix-signature", "v1," + good_b64.substr(0, 40), auth_failure::malformed_header},   // short
-        bad_case{"svix-signature", "v1," + good_b64 + "AAAA", auth_failure::malformed_header},        // long
-        bad_case{"svix-signature", "v1," + meetingbaas::detail::base64_encode("short"), auth_failure::malformed_header},
+        bad_case{"svix-signature", "v1," + good_b64.substr(0, 40), auth_failure::malformed_header},  // short
+        bad_case{"svix-signature", "v1," + good_b64 + "AAAA", auth_failure::malformed_header},       // long
+        bad_case{"svix-signature", "v1," + meetingbaas::detail::base64_encode("short"),
+                 auth_failure::malformed_header},
         bad_case{"svix-signature", "v1a," + good_b64, auth_failure::no_supported_signature},
         bad_case{"svix-signature", "v2," + good_b64, auth_failure::no_supported_signature},
         bad_case{"svix-signature", "V1," + good_b64, auth_failure::no_supported_signature},
@@ -369,7 +375,8 @@ TEST_CASE("svix_verifier gives a reason for every malformed header value", "[aut
         bad_case{"svix-signature", "v1,\x7f" + good_b64.substr(1), auth_failure::malformed_header},
         bad_case{"svix-signature", "v1," + good_b64 + "\n", auth_failure::malformed_header},
         bad_case{"svix-signature", std::string(5000, 'v'), auth_failure::header_too_large},
-        bad_case{"svix-signature", "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", auth_failure::signature_mismatch});
+        bad_case{"svix-signature",
+                 "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", auth_failure::signature_mismatch});
     INFO(c.header << " = " << c.value.substr(0, 60));
     const auto v = project_verifier();
     const auto vec = hmac_cases::project_vector();
@@ -381,8 +388,8 @@ TEST_CASE("svix_verifier ignores other versions and malformed entries next to a 
 {
     const auto vec = hmac_cases::project_vector();
     const auto v = project_verifier();
-    const std::string sig =
-        "v1a,AAAA v2,zzz   v1,bm90LWEtc2ln garbage v1,!!!! " + vec.signature + " v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    const std::string sig = "v1a,AAAA v2,zzz   v1,bm90LWEtc2ln garbage v1,!!!! " + vec.signature +
+                            " v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
     const auto r = v.verify_at(project_headers_with("svix-signature", sig), vec.body, hmac_cases::ts_of(vec));
     CHECK(r.has_value());
 }
@@ -398,10 +405,12 @@ TEST_CASE("svix_verifier caps the number of signature entries", "[authenticity]"
     std::string sig;
     for (int i = 0; i < 63; ++i) sig += filler + " ";
     sig += vec.signature;
-    CHECK(v.verify_at(project_headers_with("svix-signature", sig), vec.body, hmac_cases::ts_of(vec)).has_value());
+    CHECK(v.verify_at(project_headers_with("svix-signature", sig), vec.body, hmac_cases::ts_of(vec))
+              .has_value());
     // 65 entries: too many, whatever they contain.
     sig = filler + " " + sig;
-    CHECK(failure_of(v.verify_at(project_headers_with("svix-signature", sig), vec.body, hmac_cases::ts_of(vec))) ==
+    CHECK(failure_of(
+              v.verify_at(project_headers_with("svix-signature", sig), vec.body, hmac_cases::ts_of(vec))) ==
           verification_error{auth_failure::too_many_signatures, "svix-signature"});
     // Hundreds of entries under the default options: the header size cap fires first.
     std::string hundreds;
@@ -411,8 +420,8 @@ TEST_CASE("svix_verifier caps the number of signature entries", "[authenticity]"
               .reason == auth_failure::too_many_signatures);
     std::string long_hundreds;
     for (int i = 0; i < 300; ++i) long_hundreds += filler + " ";
-    CHECK(failure_of(project_verifier().verify_at(project_headers_with("svix-signature", long_hundreds), vec.body,
-                                                  hmac_cases::ts_of(vec)))
+    CHECK(failure_of(project_verifier().verify_at(project_headers_with("svix-signature", long_hundreds),
+                                                  vec.body, hmac_cases::ts_of(vec)))
               .reason == auth_failure::header_too_large);
 }
 
@@ -422,16 +431,19 @@ TEST_CASE("svix_verifier rejects a body over the cap before hashing it", "[authe
     o.max_body_size = 10;
     const auto v = project_verifier(o);
     const auto vec = hmac_cases::project_vector();
-    CHECK(failure_of(v.verify_at(hmac_cases::svix_headers(vec, vec.signature), vec.body, hmac_cases::ts_of(vec))) ==
+    CHECK(failure_of(
+              v.verify_at(hmac_cases::svix_headers(vec, vec.signature), vec.body, hmac_cases::ts_of(vec))) ==
           verification_error{auth_failure::body_too_large, {}});
-    CHECK(meetingbaas::to_error(verification_error{auth_failure::body_too_large, {}}).code == meetingbaas::errc::too_large);
+    CHECK(meetingbaas::to_error(verification_error{auth_failure::body_too_large, {}}).code ==
+          meetingbaas::errc::too_large);
 }
 
 TEST_CASE("svix_verifier handles an empty body given as a null string_view", "[authenticity]")
 {
     // Found by fuzzing: an empty std::string_view has a null data pointer, which must never reach memcpy.
     const auto vec = hmac_cases::project_vector();
-    const http_headers h{{"svix-id", vec.id}, {"svix-timestamp", vec.timestamp},
+    const http_headers h{{"svix-id", vec.id},
+                         {"svix-timestamp", vec.timestamp},
                          {"svix-signature", sign(vec.secret, vec.id, vec.timestamp, "")}};
     const auto r = project_verifier().verify_at(h, std::string_view{}, hmac_cases::ts_of(vec));
     REQUIRE(r.has_value());
@@ -442,7 +454,8 @@ TEST_CASE("svix_verifier without secrets answers not_configured", "[authenticity
 {
     const svix_verifier v;
     const auto vec = hmac_cases::project_vector();
-    CHECK(failure_of(v.verify_at(hmac_cases::svix_headers(vec, vec.signature), vec.body, hmac_cases::ts_of(vec)))
+    CHECK(failure_of(
+              v.verify_at(hmac_cases::svix_headers(vec, vec.signature), vec.body, hmac_cases::ts_of(vec)))
               .reason == auth_failure::not_configured);
 }
 
@@ -451,7 +464,8 @@ TEST_CASE("svix_verifier uses the svix- family when any svix- header is present"
     const auto vec = hmac_cases::project_vector();
     const auto v = project_verifier();
     // svix-id present, the rest only as webhook-*: the svix family is chosen and is incomplete.
-    const http_headers mixed{{"svix-id", vec.id}, {"webhook-timestamp", vec.timestamp}, {"webhook-signature", vec.signature}};
+    const http_headers mixed{
+        {"svix-id", vec.id}, {"webhook-timestamp", vec.timestamp}, {"webhook-signature", vec.signature}};
     CHECK(failure_of(v.verify_at(mixed, vec.body, hmac_cases::ts_of(vec))) ==
           verification_error{auth_failure::missing_header, "svix-timestamp"});
 }
@@ -467,9 +481,11 @@ TEST_CASE("svix_verifier verifies the raw bytes, so a re-serialised body fails",
     const std::string pretty = read_file(std::string(MEETINGBAAS_TEST_DATA_DIR) + "/v2.bot.failed.json");
     REQUIRE(pretty != vec.body);
     REQUIRE(pretty.find("BOT_NOT_ACCEPTED") != std::string::npos);
-    CHECK(failure_of(v.verify_at(h, pretty, hmac_cases::ts_of(vec))).reason == auth_failure::signature_mismatch);
+    CHECK(failure_of(v.verify_at(h, pretty, hmac_cases::ts_of(vec))).reason ==
+          auth_failure::signature_mismatch);
     // Even a trailing newline breaks it.
-    CHECK(failure_of(v.verify_at(h, vec.body + "\n", hmac_cases::ts_of(vec))).reason == auth_failure::signature_mismatch);
+    CHECK(failure_of(v.verify_at(h, vec.body + "\n", hmac_cases::ts_of(vec))).reason ==
+          auth_failure::signature_mismatch);
     // The exact bytes pass, and the verified_body refers to them, not to a copy.
     const auto ok = v.verify_at(h, vec.body, hmac_cases::ts_of(vec));
     REQUIRE(ok.has_value());
@@ -557,7 +573,8 @@ TEST_CASE("auth_failure names and HTTP statuses cover every value", "[authentici
 {
     using meetingbaas::recommended_http_status;
     using meetingbaas::to_string;
-    for (int i = static_cast<int>(auth_failure::missing_header); i <= static_cast<int>(auth_failure::backend_failure); ++i) {
+    for (int i = static_cast<int>(auth_failure::missing_header);
+         i <= static_cast<int>(auth_failure::backend_failure); ++i) {
         const auto f = static_cast<auth_failure>(i);
         CHECK(to_string(f) != "unknown");
         const int status = recommended_http_status(f);

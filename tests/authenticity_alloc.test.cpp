@@ -34,11 +34,26 @@ void* operator new(std::size_t size)
     if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
     throw std::bad_alloc();
 }
-void* operator new[](std::size_t size) { return operator new(size); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void* operator new[](std::size_t size)
+{
+    return operator new(size);
+}
+void operator delete(void* p) noexcept
+{
+    std::free(p);
+}
+void operator delete[](void* p) noexcept
+{
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept
+{
+    std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept
+{
+    std::free(p);
+}
 
 TEST_CASE("the counting allocator sees allocations", "[authenticity]")
 {
@@ -82,7 +97,8 @@ TEST_CASE("svix_verifier verify with the built-in backend does not allocate", "[
     const auto vec = hmac_cases::project_vector();
     auto v = meetingbaas::svix_verifier::from_secrets({hmac_cases::rotation_old_secret, vec.secret});
     REQUIRE(v.has_value());
-    const auto headers = hmac_cases::svix_headers(vec, std::string(hmac_cases::rotation_old_signature) + " " + vec.signature);
+    const auto headers =
+        hmac_cases::svix_headers(vec, std::string(hmac_cases::rotation_old_signature) + " " + vec.signature);
     const meetingbaas::header_view view = headers;
     bool ok = false;
     bool rejected = false;

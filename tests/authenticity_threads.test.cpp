@@ -19,7 +19,8 @@ TEMPLATE_TEST_CASE("basic_svix_verifier verifies from several threads at once", 
                    meetingbaas::builtin_hmac_sha256, meetingbaas::openssl_hmac_sha256)
 {
     const auto vec = hmac_cases::project_vector();
-    auto verifier = meetingbaas::basic_svix_verifier<TestType>::from_secrets({hmac_cases::rotation_old_secret, vec.secret});
+    auto verifier = meetingbaas::basic_svix_verifier<TestType>::from_secrets(
+        {hmac_cases::rotation_old_secret, vec.secret});
     REQUIRE(verifier.has_value());
     const auto good = hmac_cases::svix_headers(vec, vec.signature);
     const std::string tampered = vec.body + " ";

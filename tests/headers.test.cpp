@@ -105,7 +105,8 @@ TEST_CASE("header_lookup adapts a framework callable without copying", "[headers
 
 TEST_CASE("header_range_view scans pair ranges case-insensitively", "[headers]")
 {
-    const std::vector<std::pair<std::string_view, std::string_view>> raw{{"Svix-Id", "msg_1"}, {"svix-id", "msg_2"}};
+    const std::vector<std::pair<std::string_view, std::string_view>> raw{{"Svix-Id", "msg_1"},
+                                                                         {"svix-id", "msg_2"}};
     const header_range_view view(raw);
     static_assert(header_source<decltype(view)>);
     CHECK(view.find("SVIX-ID") == std::optional<std::string_view>("msg_1"));

@@ -49,10 +49,10 @@ namespace meetingbaas::inline v0 {
 
 /// Why a delivery was not accepted. Every value except backend_failure means "answer 401".
 enum class auth_failure {
-    missing_header = 1,      ///< a required header is absent (no authentication header at all, or one of a set)
-    malformed_header,        ///< present but unusable: empty, control characters, no well-formed v1 signature
-    header_too_large,        ///< a header value exceeds its configured cap
-    too_many_signatures,     ///< the signature header lists more entries than allowed
+    missing_header = 1,   ///< a required header is absent (no authentication header at all, or one of a set)
+    malformed_header,     ///< present but unusable: empty, control characters, no well-formed v1 signature
+    header_too_large,     ///< a header value exceeds its configured cap
+    too_many_signatures,  ///< the signature header lists more entries than allowed
     no_supported_signature,  ///< the signature header has entries, but none of version v1
     signature_mismatch,      ///< well-formed v1 signatures, none matching any configured secret
     key_mismatch,            ///< the API key / callback secret matches no configured key
@@ -148,8 +148,9 @@ template <header_source H>
 api_version detect_api_version(const H& headers)
 {
     namespace hn = header_names;
-    for (const std::string_view name : {hn::svix_signature, hn::svix_id, hn::svix_timestamp, hn::webhook_signature,
-                                        hn::webhook_id, hn::webhook_timestamp, hn::callback_secret}) {
+    for (const std::string_view name :
+         {hn::svix_signature, hn::svix_id, hn::svix_timestamp, hn::webhook_signature, hn::webhook_id,
+          hn::webhook_timestamp, hn::callback_secret}) {
         if (headers.find(name)) return api_version::v2;
     }
     if (headers.find(hn::api_key)) return api_version::v1;
@@ -162,10 +163,10 @@ api_version detect_api_version(const H& headers)
 
 /// How a verified_body was authenticated.
 enum class auth_method {
-    unverified,        ///< verified_body::trust_unverified: nothing was checked
-    api_key,           ///< v1 x-meeting-baas-api-key
-    svix_signature,    ///< v2 Svix / Standard Webhooks signature
-    callback_secret,   ///< v2 callback x-mb-secret
+    unverified,       ///< verified_body::trust_unverified: nothing was checked
+    api_key,          ///< v1 x-meeting-baas-api-key
+    svix_signature,   ///< v2 Svix / Standard Webhooks signature
+    callback_secret,  ///< v2 callback x-mb-secret
 };
 
 constexpr std::string_view to_string(auth_method m) noexcept
@@ -226,12 +227,9 @@ private:
     friend class owned_verified_body;
 
     constexpr verified_body(std::string_view bytes, std::string_view delivery_id, api_version version,
-                            std::optional<std::int64_t> timestamp, auth_method method, std::size_t key_index) noexcept
-        : bytes_(bytes),
-          delivery_id_(delivery_id),
-          version_(version),
-          timestamp_(timestamp),
-          method_(method),
+                            std::optional<std::int64_t> timestamp, auth_method method,
+                            std::size_t key_index) noexcept
+        : bytes_(bytes), delivery_id_(delivery_id), version_(version), timestamp_(timestamp), method_(method),
           key_index_(key_index)
     {}
 
@@ -247,12 +245,8 @@ private:
 class owned_verified_body {
 public:
     explicit owned_verified_body(const verified_body& v)
-        : bytes_(v.bytes()),
-          delivery_id_(v.delivery_id()),
-          version_(v.version()),
-          timestamp_(v.timestamp()),
-          method_(v.method()),
-          key_index_(v.key_index())
+        : bytes_(v.bytes()), delivery_id_(v.delivery_id()), version_(v.version()), timestamp_(v.timestamp()),
+          method_(v.method()), key_index_(v.key_index())
     {}
 
     /// A view of this object (valid while it lives and is not moved from).
@@ -277,7 +271,10 @@ private:
     std::size_t key_index_;
 };
 
-inline owned_verified_body verified_body::to_owned() const { return owned_verified_body(*this); }
+inline owned_verified_body verified_body::to_owned() const
+{
+    return owned_verified_body(*this);
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Shared-secret headers: v1 API key, v2 callback secret
@@ -285,8 +282,9 @@ inline owned_verified_body verified_body::to_owned() const { return owned_verifi
 
 /// Which key of a keyring matched.
 struct key_match {
-    std::size_t index = 0;   ///< position in the keyring, in the order keys were added
-    std::string_view label;  ///< the label given to add() (never the key itself); valid while the keyring lives
+    std::size_t index = 0;  ///< position in the keyring, in the order keys were added
+    std::string_view
+        label;  ///< the label given to add() (never the key itself); valid while the keyring lives
 };
 
 /// The header checked by api_key_keyring.
@@ -321,7 +319,8 @@ public:
     {
         basic_secret_keyring ring;
         for (const std::string_view key : keys) {
-            if (auto added = ring.add(key, std::to_string(ring.size())); !added) return std::move(added).error();
+            if (auto added = ring.add(key, std::to_string(ring.size())); !added)
+                return std::move(added).error();
         }
         return ring;
     }
@@ -333,13 +332,15 @@ public:
     {
         const std::string where(Header::name);
         if (key.empty()) return error{errc::invalid_secret, where, "empty key"};
-        if (key.size() > max_key_size) return error{errc::invalid_secret, where, "key longer than 1024 bytes"};
+        if (key.size() > max_key_size)
+            return error{errc::invalid_secret, where, "key longer than 1024 bytes"};
         if (detail::trim_ows(key).size() != key.size()) {
             return error{errc::invalid_secret, where, "key has leading or trailing whitespace"};
         }
         for (const char c : key) {
             const auto u = static_cast<unsigned char>(c);
-            if (u < 0x20U || u == 0x7FU) return error{errc::invalid_secret, where, "key has control characters"};
+            if (u < 0x20U || u == 0x7FU)
+                return error{errc::invalid_secret, where, "key has control characters"};
         }
         entries_.push_back(entry{detail::sha256(key), std::move(label)});
         return {};
@@ -354,8 +355,8 @@ public:
     void set_max_body_size(std::size_t bytes) noexcept { max_body_size_ = bytes; }
 
     /// Checks a presented header value (nullopt = the header is absent). Does not allocate.
-    [[nodiscard]] result<key_match, verification_error> check_value(std::optional<std::string_view> presented) const
-        noexcept
+    [[nodiscard]] result<key_match, verification_error>
+    check_value(std::optional<std::string_view> presented) const noexcept
     {
         if (entries_.empty()) return fail(auth_failure::not_configured);
         if (!presented) return fail(auth_failure::missing_header);
@@ -383,7 +384,8 @@ public:
 
     /// check(), then wraps `body` into a verified_body (no delivery id; v1 deliveries have none).
     template <header_source H>
-    [[nodiscard]] result<verified_body, verification_error> verify(const H& headers, std::string_view body) const
+    [[nodiscard]] result<verified_body, verification_error> verify(const H& headers,
+                                                                   std::string_view body) const
     {
         if (entries_.empty()) return fail(auth_failure::not_configured);
         if (body.size() > max_body_size_) return verification_error{auth_failure::body_too_large, {}};
@@ -420,10 +422,10 @@ struct svix_options {
     std::chrono::seconds past_tolerance{300};    ///< accept timestamps at most this far in the past
     std::chrono::seconds future_tolerance{300};  ///< accept timestamps at most this far in the future
     std::size_t max_body_size = std::size_t{16} << 20U;
-    std::size_t max_id_size = 256;                ///< svix-id / webhook-id
-    std::size_t max_timestamp_size = 32;          ///< svix-timestamp / webhook-timestamp (digits)
-    std::size_t max_signature_header_size = 4096; ///< svix-signature / webhook-signature
-    std::size_t max_signature_entries = 64;       ///< space-separated entries, all versions counted
+    std::size_t max_id_size = 256;                 ///< svix-id / webhook-id
+    std::size_t max_timestamp_size = 32;           ///< svix-timestamp / webhook-timestamp (digits)
+    std::size_t max_signature_header_size = 4096;  ///< svix-signature / webhook-signature
+    std::size_t max_signature_entries = 64;        ///< space-separated entries, all versions counted
 };
 
 /// A clock: `c.now().time_since_epoch()` converts to std::chrono::seconds since the Unix epoch (as
@@ -444,12 +446,14 @@ inline result<std::vector<std::uint8_t>> decode_whsec_secret(std::string_view se
         return error{errc::invalid_secret, std::string(where), "does not start with whsec_"};
     }
     const std::string_view encoded = secret.substr(prefix.size());
-    if (encoded.size() > 1024) return error{errc::invalid_secret, std::string(where), "longer than 1024 characters"};
+    if (encoded.size() > 1024)
+        return error{errc::invalid_secret, std::string(where), "longer than 1024 characters"};
     std::vector<std::uint8_t> key(base64_decoded_size(encoded));
     const auto decoded = base64_decode_to(encoded, key);
     if (!decoded.ok()) {
         return error{errc::invalid_secret, std::string(where),
-                     "the part after whsec_ is not standard base64 (" + std::string(to_string(*decoded.failure)) + ")"};
+                     "the part after whsec_ is not standard base64 (" +
+                         std::string(to_string(*decoded.failure)) + ")"};
     }
     key.resize(decoded.size);
     if (key.size() < 16) {
@@ -514,9 +518,9 @@ inline std::optional<sha256_digest> decode_v1_signature(std::string_view payload
 
 /// What a signature header contains, or why it is unusable (reason set).
 struct signature_header_summary {
-    std::size_t entries = 0;      ///< entries seen (stops counting past the cap + 1)
-    std::size_t v1_entries = 0;   ///< entries with version "v1"
-    std::size_t v1_valid = 0;     ///< of those, with a well-formed 32-byte signature
+    std::size_t entries = 0;     ///< entries seen (stops counting past the cap + 1)
+    std::size_t v1_entries = 0;  ///< entries with version "v1"
+    std::size_t v1_valid = 0;    ///< of those, with a well-formed 32-byte signature
     std::optional<auth_failure> failure;
 };
 
@@ -580,15 +584,16 @@ public:
     using backend_type = Backend;
     using clock_type = Clock;
 
-    explicit basic_svix_verifier(svix_options options = {}, Clock clock = Clock{}) noexcept(
-        std::is_nothrow_move_constructible_v<Clock>)
+    explicit basic_svix_verifier(svix_options options = {},
+                                 Clock clock = Clock{}) noexcept(std::is_nothrow_move_constructible_v<Clock>)
         : options_(options), clock_(std::move(clock))
     {}
 
     /// A verifier accepting each of `secrets` (labelled by position); fails on the first bad secret with
     /// errc::invalid_secret and where = "whsec secret #<index>".
-    [[nodiscard]] static result<basic_svix_verifier> from_secrets(std::initializer_list<std::string_view> secrets,
-                                                                  svix_options options = {}, Clock clock = Clock{})
+    [[nodiscard]] static result<basic_svix_verifier>
+    from_secrets(std::initializer_list<std::string_view> secrets, svix_options options = {},
+                 Clock clock = Clock{})
     {
         basic_svix_verifier v(options, std::move(clock));
         std::size_t index = 0;
@@ -624,7 +629,8 @@ public:
 
     /// Verifies a delivery against the clock's current time.
     template <header_source H>
-    [[nodiscard]] result<verified_body, verification_error> verify(const H& headers, std::string_view body) const
+    [[nodiscard]] result<verified_body, verification_error> verify(const H& headers,
+                                                                   std::string_view body) const
     {
         const auto now = std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch());
         return verify_at(headers, body, static_cast<std::int64_t>(now.count()));
@@ -636,8 +642,8 @@ public:
                                                                       std::int64_t now_unix_seconds) const
     {
         namespace hn = header_names;
-        const bool svix_names = headers.find(hn::svix_id) || headers.find(hn::svix_timestamp) ||
-                                headers.find(hn::svix_signature);
+        const bool svix_names =
+            headers.find(hn::svix_id) || headers.find(hn::svix_timestamp) || headers.find(hn::svix_signature);
         const std::string_view id_name = svix_names ? hn::svix_id : hn::webhook_id;
         const std::string_view ts_name = svix_names ? hn::svix_timestamp : hn::webhook_timestamp;
         const std::string_view sig_name = svix_names ? hn::svix_signature : hn::webhook_signature;
@@ -649,7 +655,8 @@ public:
         const auto raw_id = headers.find(id_name);
         if (!raw_id) return verification_error{auth_failure::missing_header, id_name};
         const std::string_view id = detail::trim_ows(*raw_id);
-        if (id.size() > options_.max_id_size) return verification_error{auth_failure::header_too_large, id_name};
+        if (id.size() > options_.max_id_size)
+            return verification_error{auth_failure::header_too_large, id_name};
         if (id.empty() || !detail::is_visible_ascii(id)) {
             return verification_error{auth_failure::malformed_header, id_name};
         }
@@ -668,8 +675,8 @@ public:
         const auto raw_sig = headers.find(sig_name);
         if (!raw_sig) return verification_error{auth_failure::missing_header, sig_name};
         const std::string_view sig = detail::trim_ows(*raw_sig);
-        const auto summary =
-            detail::summarize_signature_header(sig, options_.max_signature_header_size, options_.max_signature_entries);
+        const auto summary = detail::summarize_signature_header(sig, options_.max_signature_header_size,
+                                                                options_.max_signature_entries);
         if (summary.failure) return verification_error{*summary.failure, sig_name};
 
         // --- tolerance (before the expensive part) ---
@@ -696,7 +703,8 @@ public:
                 if (e.version != "v1") return true;
                 const auto presented = detail::decode_v1_signature(e.payload);
                 if (!presented) return true;
-                key_matches = detail::value_barrier(key_matches | detail::constant_time_equal(*expected, *presented));
+                key_matches =
+                    detail::value_barrier(key_matches | detail::constant_time_equal(*expected, *presented));
                 return true;
             });
             matched_key = detail::constant_time_select(key_matches && !found, k, matched_key);
@@ -714,9 +722,10 @@ private:
     age_check age_of(std::int64_t ts, std::int64_t now) const noexcept
     {
         // Unsigned differences: exact for any pair of int64 values once the sign of (now - ts) is known.
-        const auto past = static_cast<std::uint64_t>(options_.past_tolerance.count() < 0 ? 0 : options_.past_tolerance.count());
-        const auto future =
-            static_cast<std::uint64_t>(options_.future_tolerance.count() < 0 ? 0 : options_.future_tolerance.count());
+        const auto past = static_cast<std::uint64_t>(
+            options_.past_tolerance.count() < 0 ? 0 : options_.past_tolerance.count());
+        const auto future = static_cast<std::uint64_t>(
+            options_.future_tolerance.count() < 0 ? 0 : options_.future_tolerance.count());
         if (ts <= now) {
             return {static_cast<std::uint64_t>(now) - static_cast<std::uint64_t>(ts) > past, false};
         }
@@ -763,7 +772,8 @@ public:
     }
 
     template <header_source H>
-    [[nodiscard]] result<verified_body, verification_error> verify(const H& headers, std::string_view body) const
+    [[nodiscard]] result<verified_body, verification_error> verify(const H& headers,
+                                                                   std::string_view body) const
     {
         namespace hn = header_names;
         const bool signed_v2 = headers.find(hn::svix_signature) || headers.find(hn::svix_id) ||
@@ -787,7 +797,10 @@ public:
 
     [[nodiscard]] const std::optional<api_key_keyring>& v1() const noexcept { return v1_; }
     [[nodiscard]] const std::optional<svix_type>& v2() const noexcept { return v2_; }
-    [[nodiscard]] const std::optional<callback_secret_keyring>& callbacks() const noexcept { return callbacks_; }
+    [[nodiscard]] const std::optional<callback_secret_keyring>& callbacks() const noexcept
+    {
+        return callbacks_;
+    }
 
 private:
     std::optional<api_key_keyring> v1_;

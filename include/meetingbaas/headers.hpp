@@ -47,17 +47,15 @@ public:
     http_headers(std::initializer_list<value_type> pairs) : fields_(pairs) {}
 
     /// Appends a field, keeping any existing fields with the same name.
-    void add(std::string name, std::string value)
-    {
-        fields_.emplace_back(std::move(name), std::move(value));
-    }
+    void add(std::string name, std::string value) { fields_.emplace_back(std::move(name), std::move(value)); }
 
     /// Replaces every field named `name` (case-insensitive) by one field, at the position of the first
     /// match, or appends it when there was none.
     void set(std::string name, std::string value)
     {
-        const auto first = std::find_if(fields_.begin(), fields_.end(),
-                                         [&](const value_type& f) { return detail::ascii_iequals(f.first, name); });
+        const auto first = std::find_if(fields_.begin(), fields_.end(), [&](const value_type& f) {
+            return detail::ascii_iequals(f.first, name);
+        });
         if (first == fields_.end()) {
             fields_.emplace_back(std::move(name), std::move(value));
             return;
@@ -91,8 +89,9 @@ public:
     /// Number of fields named `name`.
     [[nodiscard]] std::size_t count(std::string_view name) const noexcept
     {
-        return static_cast<std::size_t>(std::count_if(
-            fields_.begin(), fields_.end(), [&](const value_type& f) { return detail::ascii_iequals(f.first, name); }));
+        return static_cast<std::size_t>(
+            std::count_if(fields_.begin(), fields_.end(),
+                          [&](const value_type& f) { return detail::ascii_iequals(f.first, name); }));
     }
 
     /// Every value of the fields named `name`, in order (allocates the result vector only).
@@ -146,7 +145,8 @@ template <class F>
              std::same_as<std::invoke_result_t<const F&, std::string_view>, std::optional<std::string_view>>
 class header_lookup {
 public:
-    constexpr explicit header_lookup(F f) noexcept(std::is_nothrow_move_constructible_v<F>) : f_(std::move(f)) {}
+    constexpr explicit header_lookup(F f) noexcept(std::is_nothrow_move_constructible_v<F>) : f_(std::move(f))
+    {}
 
     [[nodiscard]] std::optional<std::string_view> find(std::string_view name) const
         noexcept(std::is_nothrow_invocable_v<const F&, std::string_view>)
@@ -180,7 +180,8 @@ public:
     [[nodiscard]] std::optional<std::string_view> find(std::string_view name) const noexcept
     {
         for (const auto& field : *range_) {
-            if (detail::ascii_iequals(std::string_view(field.first), name)) return std::string_view(field.second);
+            if (detail::ascii_iequals(std::string_view(field.first), name))
+                return std::string_view(field.second);
         }
         return std::nullopt;
     }
@@ -205,7 +206,10 @@ public:
           })
     {}
 
-    [[nodiscard]] std::optional<std::string_view> find(std::string_view name) const { return find_(source_, name); }
+    [[nodiscard]] std::optional<std::string_view> find(std::string_view name) const
+    {
+        return find_(source_, name);
+    }
     [[nodiscard]] bool contains(std::string_view name) const { return find(name).has_value(); }
 
 private:

@@ -25,12 +25,14 @@ TEST_CASE("openssl_hmac_sha256 gives the same MAC however the message is split",
     hmac_cases::check_incremental<openssl_hmac_sha256>();
 }
 
-TEST_CASE("openssl_hmac_sha256 verifies the Svix vectors of the spec including rotation", "[adapters/openssl]")
+TEST_CASE("openssl_hmac_sha256 verifies the Svix vectors of the spec including rotation",
+          "[adapters/openssl]")
 {
     hmac_cases::check_svix_vectors<openssl_hmac_sha256>();
 }
 
-TEST_CASE("openssl_hmac_sha256 and builtin_hmac_sha256 agree on pseudo-random keys and messages", "[adapters/openssl]")
+TEST_CASE("openssl_hmac_sha256 and builtin_hmac_sha256 agree on pseudo-random keys and messages",
+          "[adapters/openssl]")
 {
     std::uint32_t state = 12345;
     const auto next = [&] {

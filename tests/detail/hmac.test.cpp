@@ -35,6 +35,8 @@ TEST_CASE("builtin_hmac_sha256 treats a 64-byte key as is and hashes a 65-byte k
     const auto m65 = meetingbaas::detail::hmac_sha256(k65, "message");
     REQUIRE(m64.has_value());
     REQUIRE(m65.has_value());
-    CHECK(meetingbaas::detail::to_hex(*m64) == "6117f44d3e99fd884a6c9dc786e91e812c2a7b1c6240231edfcfe60343ff61cb");
-    CHECK(meetingbaas::detail::to_hex(*m65) == "88d81ab6f6f7dd8671c038c63fff879a74aa747f0ce7ff496b867eb554419e73");
+    CHECK(meetingbaas::detail::to_hex(*m64) ==
+          "6117f44d3e99fd884a6c9dc786e91e812c2a7b1c6240231edfcfe60343ff61cb");
+    CHECK(meetingbaas::detail::to_hex(*m65) ==
+          "88d81ab6f6f7dd8671c038c63fff879a74aa747f0ce7ff496b867eb554419e73");
 }

@@ -20,9 +20,15 @@
 
 namespace hmac_cases {
 
-inline std::vector<std::uint8_t> repeat(std::uint8_t byte, std::size_t n) { return std::vector<std::uint8_t>(n, byte); }
+inline std::vector<std::uint8_t> repeat(std::uint8_t byte, std::size_t n)
+{
+    return std::vector<std::uint8_t>(n, byte);
+}
 
-inline std::string as_string(const std::vector<std::uint8_t>& bytes) { return std::string(bytes.begin(), bytes.end()); }
+inline std::string as_string(const std::vector<std::uint8_t>& bytes)
+{
+    return std::string(bytes.begin(), bytes.end());
+}
 
 struct rfc4231_case {
     std::string name;
@@ -39,17 +45,22 @@ inline std::vector<rfc4231_case> rfc4231_cases()
     return {
         {"1: 20-byte key", repeat(0x0b, 20), "Hi There",
          "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
-        {"2: key shorter than the output", {'J', 'e', 'f', 'e'}, "what do ya want for nothing?",
+        {"2: key shorter than the output",
+         {'J', 'e', 'f', 'e'},
+         "what do ya want for nothing?",
          "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
         {"3: combined length of key and data > 64", repeat(0xaa, 20), as_string(repeat(0xdd, 50)),
          "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"},
         {"4: 25-byte key, 0xcd data", key4, as_string(repeat(0xcd, 50)),
          "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"},
-        {"5: truncation to 128 bits", repeat(0x0c, 20), "Test With Truncation", "a3b6167473100ee06e0c796c2955552b"},
-        {"6: 131-byte key (hashed first)", repeat(0xaa, 131), "Test Using Larger Than Block-Size Key - Hash Key First",
+        {"5: truncation to 128 bits", repeat(0x0c, 20), "Test With Truncation",
+         "a3b6167473100ee06e0c796c2955552b"},
+        {"6: 131-byte key (hashed first)", repeat(0xaa, 131),
+         "Test Using Larger Than Block-Size Key - Hash Key First",
          "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
         {"7: 131-byte key and data larger than a block", repeat(0xaa, 131),
-         "This is a test using a larger than block-size key and a larger than block-size data. The key needs to be "
+         "This is a test using a larger than block-size key and a larger than block-size data. The key needs "
+         "to be "
          "hashed before being used by the HMAC algorithm.",
          "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"},
     };
@@ -116,11 +127,12 @@ inline svix_vector svix_docs_vector()
 /// Spec section 9, vector 2 (project vector over the compact v2.bot.failed payload).
 inline svix_vector project_vector()
 {
-    return {"whsec_XB6KC30vTG6aGz1ffpwLKk1vjhw6W32f", "msg_2mQw8ZrT4vKp9XcN1bYs7LdE3hA", "1789571529",
-            R"({"event":"bot.failed","data":{"bot_id":"f0c3e290-8374-42fd-92d1-75ac8e695c3c","event_id":null,)"
-            R"("error_message":"Bot was not accepted into the meeting","error_code":"BOT_NOT_ACCEPTED",)"
-            R"("sent_at":"2026-09-16T15:12:09.331Z"},"extra":null})",
-            "v1,HS4HPtA64JHC5LQ5pPqUxFvOGjqjvrqR5mo7OFXpD0k="};
+    return {
+        "whsec_XB6KC30vTG6aGz1ffpwLKk1vjhw6W32f", "msg_2mQw8ZrT4vKp9XcN1bYs7LdE3hA", "1789571529",
+        R"({"event":"bot.failed","data":{"bot_id":"f0c3e290-8374-42fd-92d1-75ac8e695c3c","event_id":null,)"
+        R"("error_message":"Bot was not accepted into the meeting","error_code":"BOT_NOT_ACCEPTED",)"
+        R"("sent_at":"2026-09-16T15:12:09.331Z"},"extra":null})",
+        "v1,HS4HPtA64JHC5LQ5pPqUxFvOGjqjvrqR5mo7OFXpD0k="};
 }
 
 inline constexpr std::string_view rotation_old_secret = "whsec_ABEiM0RVZneImaq7zN3u/wARIjNEVWZ3";
@@ -131,7 +143,10 @@ inline meetingbaas::http_headers svix_headers(const svix_vector& v, std::string_
     return {{"svix-id", v.id}, {"svix-timestamp", v.timestamp}, {"svix-signature", std::string(signature)}};
 }
 
-inline std::int64_t ts_of(const svix_vector& v) { return std::stoll(v.timestamp); }
+inline std::int64_t ts_of(const svix_vector& v)
+{
+    return std::stoll(v.timestamp);
+}
 
 /// The Svix vectors of spec section 9, including the rotation vector, through the full verifier.
 template <class Backend>

@@ -55,13 +55,12 @@ public:
 
     class context_type {
     public:
-        explicit context_type(const key_type& key) noexcept
-            : ctx_(EVP_MAC_CTX_dup(key.ctx_.get()))
-        {}
+        explicit context_type(const key_type& key) noexcept : ctx_(EVP_MAC_CTX_dup(key.ctx_.get())) {}
         void update(const void* data, std::size_t size) noexcept
         {
             if (!ctx_ || failed_ || size == 0) return;
-            if (EVP_MAC_update(ctx_.get(), static_cast<const unsigned char*>(data), size) != 1) failed_ = true;
+            if (EVP_MAC_update(ctx_.get(), static_cast<const unsigned char*>(data), size) != 1)
+                failed_ = true;
         }
         std::optional<detail::sha256_digest> finish() noexcept
         {

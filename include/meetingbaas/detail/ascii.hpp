@@ -25,7 +25,10 @@ constexpr bool ascii_iequals(std::string_view a, std::string_view b) noexcept
 }
 
 /// Optional whitespace of RFC 9110 (SP / HTAB).
-constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
+constexpr bool is_ows(char c) noexcept
+{
+    return c == ' ' || c == '\t';
+}
 
 /// The value without leading and trailing SP / HTAB.
 constexpr std::string_view trim_ows(std::string_view s) noexcept
@@ -35,6 +38,9 @@ constexpr std::string_view trim_ows(std::string_view s) noexcept
     return s;
 }
 
-constexpr bool is_ascii_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+constexpr bool is_ascii_digit(char c) noexcept
+{
+    return c >= '0' && c <= '9';
+}
 
 }  // namespace meetingbaas::inline v0::detail

@@ -24,14 +24,18 @@ inline constexpr std::string_view base64_alphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Length of the encoding of `n` bytes (with padding).
-constexpr std::size_t base64_encoded_size(std::size_t n) noexcept { return (n + 2) / 3 * 4; }
+constexpr std::size_t base64_encoded_size(std::size_t n) noexcept
+{
+    return (n + 2) / 3 * 4;
+}
 
 /// Encodes `bytes` into `out`, which must hold base64_encoded_size(bytes.size()) characters.
 inline void base64_encode_to(std::span<const std::uint8_t> bytes, char* out) noexcept
 {
     std::size_t i = 0;
     for (; i + 3 <= bytes.size(); i += 3) {
-        const std::uint32_t v = (std::uint32_t{bytes[i]} << 16U) | (std::uint32_t{bytes[i + 1]} << 8U) | bytes[i + 2];
+        const std::uint32_t v =
+            (std::uint32_t{bytes[i]} << 16U) | (std::uint32_t{bytes[i + 1]} << 8U) | bytes[i + 2];
         *out++ = base64_alphabet[(v >> 18U) & 63U];
         *out++ = base64_alphabet[(v >> 12U) & 63U];
         *out++ = base64_alphabet[(v >> 6U) & 63U];
@@ -134,12 +138,14 @@ inline base64_decode_result base64_decode_to(std::string_view text, std::span<st
     std::size_t o = 0;
     for (std::size_t q = 0; q < full_quads; ++q) {
         const auto* s = reinterpret_cast<const unsigned char*>(text.data()) + 4 * q;
-        const std::uint8_t a = decode_table[s[0]], b = decode_table[s[1]], c = decode_table[s[2]], d = decode_table[s[3]];
+        const std::uint8_t a = decode_table[s[0]], b = decode_table[s[1]], c = decode_table[s[2]],
+                           d = decode_table[s[3]];
         if (a == invalid || b == invalid || c == invalid || d == invalid) {
             const bool has_pad = s[0] == '=' || s[1] == '=' || s[2] == '=' || s[3] == '=';
             return {0, has_pad ? base64_error::bad_padding : base64_error::bad_character};
         }
-        const std::uint32_t v = (std::uint32_t{a} << 18U) | (std::uint32_t{b} << 12U) | (std::uint32_t{c} << 6U) | d;
+        const std::uint32_t v =
+            (std::uint32_t{a} << 18U) | (std::uint32_t{b} << 12U) | (std::uint32_t{c} << 6U) | d;
         out[o++] = static_cast<std::uint8_t>(v >> 16U);
         out[o++] = static_cast<std::uint8_t>(v >> 8U);
         out[o++] = static_cast<std::uint8_t>(v);
@@ -148,7 +154,8 @@ inline base64_decode_result base64_decode_to(std::string_view text, std::span<st
         const auto* s = reinterpret_cast<const unsigned char*>(text.data()) + text.size() - 4;
         const std::uint8_t a = decode_table[s[0]], b = decode_table[s[1]];
         if (a == invalid || b == invalid) {
-            return {0, (s[0] == '=' || s[1] == '=') ? base64_error::bad_padding : base64_error::bad_character};
+            return {0,
+                    (s[0] == '=' || s[1] == '=') ? base64_error::bad_padding : base64_error::bad_character};
         }
         if (pad == 2) {
             if ((b & 0x0FU) != 0) return {0, base64_error::non_canonical};

@@ -7,8 +7,9 @@
 // A backend B provides:
 //   B::key_type       a prepared key (the expensive per-key work done once, at configuration time);
 //                     copyable; immutable after creation, so one key may be used from several threads.
-//   B::make_key(span<const uint8_t>) -> result<B::key_type>   (errc::invalid_secret or unsupported on failure)
-//   B::context_type   one MAC computation: constructed from `const key_type&`, update(const void*, size_t)
+//   B::make_key(span<const uint8_t>) -> result<B::key_type>   (errc::invalid_secret or unsupported on
+//   failure) B::context_type   one MAC computation: constructed from `const key_type&`, update(const void*,
+//   size_t)
 //                     any number of times, then finish() -> std::optional<sha256_digest> once
 //                     (nullopt only if the backend itself failed, e.g. out of memory inside OpenSSL).
 //   B::name           a short name for benchmarks and logs.
@@ -65,9 +66,11 @@ struct builtin_hmac_sha256 {
                 for (std::size_t i = 0; i < key.size(); ++i) block[i] = key[i];
             }
             std::array<std::uint8_t, detail::sha256_hasher::block_size> pad{};
-            for (std::size_t i = 0; i < block.size(); ++i) pad[i] = static_cast<std::uint8_t>(block[i] ^ 0x36U);
+            for (std::size_t i = 0; i < block.size(); ++i)
+                pad[i] = static_cast<std::uint8_t>(block[i] ^ 0x36U);
             inner_.update(pad.data(), pad.size());
-            for (std::size_t i = 0; i < block.size(); ++i) pad[i] = static_cast<std::uint8_t>(block[i] ^ 0x5cU);
+            for (std::size_t i = 0; i < block.size(); ++i)
+                pad[i] = static_cast<std::uint8_t>(block[i] ^ 0x5cU);
             outer_.update(pad.data(), pad.size());
         }
 

@@ -37,8 +37,9 @@ inline void sha256_compress_portable(std::array<std::uint32_t, 8>& state, const 
                                      std::size_t blocks) noexcept
 {
     const auto rotr = [](std::uint32_t x, unsigned n) noexcept { return (x >> n) | (x << (32U - n)); };
-    const auto round = [&](std::uint32_t a, std::uint32_t b, std::uint32_t c, std::uint32_t& d, std::uint32_t e,
-                           std::uint32_t f, std::uint32_t g, std::uint32_t& h, std::uint32_t kw) noexcept {
+    const auto round = [&](std::uint32_t a, std::uint32_t b, std::uint32_t c, std::uint32_t& d,
+                           std::uint32_t e, std::uint32_t f, std::uint32_t g, std::uint32_t& h,
+                           std::uint32_t kw) noexcept {
         const std::uint32_t t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + (g ^ (e & (f ^ g))) + kw;
         const std::uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) | (c & (a | b)));
         d += t1;
@@ -100,17 +101,17 @@ inline bool sha256_cpu_has_sha_ni() noexcept
 
 /// Compression with the x86 SHA extensions (SHA-NI), after Intel's "Intel SHA Extensions" white paper.
 /// Compiled for those instructions via the target attribute only; called only when the CPU has them.
-__attribute__((target("sha,sse4.1,ssse3"))) inline void sha256_compress_sha_ni(std::array<std::uint32_t, 8>& state,
-                                                                             const std::uint8_t* data,
-                                                                             std::size_t blocks) noexcept
+__attribute__((target("sha,sse4.1,ssse3"))) inline void
+sha256_compress_sha_ni(std::array<std::uint32_t, 8>& state, const std::uint8_t* data,
+                       std::size_t blocks) noexcept
 {
     const __m128i byte_swap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
     __m128i tmp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(state.data()));
     __m128i state1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(state.data() + 4));
-    tmp = _mm_shuffle_epi32(tmp, 0xB1);           // CDAB
-    state1 = _mm_shuffle_epi32(state1, 0x1B);     // EFGH
+    tmp = _mm_shuffle_epi32(tmp, 0xB1);                // CDAB
+    state1 = _mm_shuffle_epi32(state1, 0x1B);          // EFGH
     __m128i state0 = _mm_alignr_epi8(tmp, state1, 8);  // ABEF
-    state1 = _mm_blend_epi16(state1, tmp, 0xF0);  // CDGH
+    state1 = _mm_blend_epi16(state1, tmp, 0xF0);       // CDGH
 
     for (; blocks != 0; --blocks, data += 64) {
         const __m128i abef_save = state0;
@@ -119,9 +120,11 @@ __attribute__((target("sha,sse4.1,ssse3"))) inline void sha256_compress_sha_ni(s
 #pragma GCC unroll 16
         for (int i = 0; i < 16; ++i) {
             if (i < 4) {
-                m[i] = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * i)), byte_swap);
+                m[i] = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * i)),
+                                        byte_swap);
             }
-            __m128i msg = _mm_add_epi32(m[i % 4], _mm_loadu_si128(reinterpret_cast<const __m128i*>(sha256_k.data() + 4 * i)));
+            __m128i msg = _mm_add_epi32(
+                m[i % 4], _mm_loadu_si128(reinterpret_cast<const __m128i*>(sha256_k.data() + 4 * i)));
             state1 = _mm_sha256rnds2_epu32(state1, state0, msg);
             if (i >= 3 && i <= 14) {
                 const __m128i t = _mm_alignr_epi8(m[i % 4], m[(i + 3) % 4], 4);
@@ -145,7 +148,8 @@ __attribute__((target("sha,sse4.1,ssse3"))) inline void sha256_compress_sha_ni(s
 #endif
 
 /// Compresses `blocks` 64-byte blocks: SHA-NI when the CPU has it, otherwise portable code.
-inline void sha256_compress(std::array<std::uint32_t, 8>& state, const std::uint8_t* data, std::size_t blocks) noexcept
+inline void sha256_compress(std::array<std::uint32_t, 8>& state, const std::uint8_t* data,
+                            std::size_t blocks) noexcept
 {
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
     if (sha256_cpu_has_sha_ni()) {
