@@ -159,7 +159,7 @@ void BM_sqlite_store_begin_complete(benchmark::State& state)
     }
     state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_sqlite_store_begin_complete)->Unit(benchmark::kMicrosecond)->MinTime(2.0);
+BENCHMARK(BM_sqlite_store_begin_complete)->Unit(benchmark::kMicrosecond)->MinTime(2.0)->UseRealTime();
 #endif
 
 }  // namespace
