@@ -259,7 +259,6 @@ TEST_CASE("in_memory_job_queue gives each job to exactly one of N racing workers
         });
         for (int w = 0; w < workers; ++w) {
             threads.emplace_back([&, w] {
-                std::size_t done = 0;
                 while (true) {
                     auto job = q.lease(1min);
                     if (!job) {
@@ -276,7 +275,6 @@ TEST_CASE("in_memory_job_queue gives each job to exactly one of N racing workers
                     }
                     seen[static_cast<std::size_t>(w)].push_back((*job)->payload);
                     if (!q.acknowledge((*job)->id, (*job)->lease_token)) failures++;
-                    ++done;
                 }
             });
         }

@@ -40,7 +40,6 @@ struct fixed_clock {
     using period = std::chrono::system_clock::period;
     using duration = std::chrono::system_clock::duration;
     using time_point = std::chrono::system_clock::time_point;
-    static constexpr bool is_steady = false;
     std::int64_t seconds = 1789571529;  // the spec's vector 2
     [[nodiscard]] time_point now() const { return time_point(std::chrono::seconds(seconds)); }
 };

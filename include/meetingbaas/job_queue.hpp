@@ -266,8 +266,10 @@ public:
         for (const auto& [seq, r] : jobs_) {
             if (r.state == job_state::dead) dead.emplace_back(seq, &r);
         }
-        std::stable_sort(dead.begin(), dead.end(),
-                         [](const auto& a, const auto& b) { return a.second->due < b.second->due; });
+        // std::sort with the id as tie-breaker (stable_sort warns on Clang 19 with libstdc++ 12).
+        std::sort(dead.begin(), dead.end(), [](const auto& a, const auto& b) {
+            return a.second->due != b.second->due ? a.second->due < b.second->due : a.first < b.first;
+        });
         std::vector<dead_letter_entry> out;
         for (const auto& [seq, r] : dead) {
             if (out.size() >= limit) break;

@@ -26,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -81,6 +82,38 @@ inline std::optional<std::int64_t> parse_job_id(std::string_view id) noexcept
     return v;
 }
 
+/// A cached prepared statement in use: forwards what the queue needs, and resets the statement (ending
+/// its read) when it goes out of scope.
+class statement_use {
+public:
+    explicit statement_use(sqlite::statement& s) noexcept : s_(&s) {}
+    statement_use(const statement_use&) = delete;
+    statement_use& operator=(const statement_use&) = delete;
+    statement_use(statement_use&& other) noexcept : s_(std::exchange(other.s_, nullptr)) {}
+    statement_use& operator=(statement_use&&) = delete;
+    ~statement_use()
+    {
+        if (s_ != nullptr) {
+            s_->reset();
+            s_->clear_bindings();
+        }
+    }
+
+    result<void> bind_int64(int i, std::int64_t v) { return s_->bind_int64(i, v); }
+    result<void> bind_text(int i, std::string_view v) { return s_->bind_text(i, v); }
+    result<void> bind_blob(int i, std::string_view v) { return s_->bind_blob(i, v); }
+    result<void> bind_null(int i) { return s_->bind_null(i); }
+    result<sqlite::step_result> step() { return s_->step(); }
+    void reset() noexcept { s_->reset(); }
+    [[nodiscard]] bool is_null(int c) const noexcept { return s_->is_null(c); }
+    [[nodiscard]] std::int64_t column_int64(int c) const noexcept { return s_->column_int64(c); }
+    [[nodiscard]] std::string_view column_text(int c) const noexcept { return s_->column_text(c); }
+    [[nodiscard]] std::string_view column_blob(int c) const noexcept { return s_->column_blob(c); }
+
+private:
+    sqlite::statement* s_;
+};
+
 }  // namespace detail
 
 /// A durable job_queue in SQLite. Tables: mb_jobs (pending, leased, completed-with-key and dead jobs),
@@ -100,7 +133,8 @@ public:
     }
 
     sqlite_job_queue(sqlite_job_queue&& other) noexcept
-        : clock_(std::move(other.clock_)), db_(std::move(other.db_))
+        : clock_(std::move(other.clock_)), db_(std::move(other.db_)),
+          statements_(std::move(other.statements_))
     {}
 
     result<enqueue_outcome> enqueue(job_spec spec)
@@ -114,8 +148,8 @@ public:
             if (!existing) return existing.error();
             if (*existing) return enqueue_outcome{std::to_string(**existing), false};
         }
-        auto st = db_.prepare("INSERT INTO mb_jobs(kind, payload, unique_key, state, due, enqueued_at) "
-                              "VALUES(?1, ?2, ?3, 0, ?4, ?5)");
+        auto st = cached("INSERT INTO mb_jobs(kind, payload, unique_key, state, due, enqueued_at) "
+                         "VALUES(?1, ?2, ?3, 0, ?4, ?5)");
         if (!st) return st.error();
         if (auto r = st->bind_text(1, spec.kind); !r) return r.error();
         if (auto r = st->bind_blob(2, spec.payload); !r) return r.error();
@@ -141,8 +175,8 @@ public:
         const auto now = queue_now(clock_);
         auto tx = db_.begin_transaction();
         if (!tx) return tx.error();
-        auto pick = db_.prepare(
-            "SELECT id FROM mb_jobs WHERE state IN (0, 1) AND due <= ?1 ORDER BY due, id LIMIT 1");
+        auto pick =
+            cached("SELECT id FROM mb_jobs WHERE state IN (0, 1) AND due <= ?1 ORDER BY due, id LIMIT 1");
         if (!pick) return pick.error();
         if (auto r = pick->bind_int64(1, detail::to_ms(now)); !r) return r.error();
         auto row = pick->step();
@@ -153,9 +187,9 @@ public:
         auto token = next_token();
         if (!token) return token.error();
         const auto until = now + lease_duration;
-        auto st = db_.prepare(
-            "UPDATE mb_jobs SET state = 1, attempt = attempt + 1, token = ?1, due = ?2 WHERE id = ?3 "
-            "RETURNING kind, payload, COALESCE(unique_key, ''), attempt, enqueued_at, last_error");
+        auto st =
+            cached("UPDATE mb_jobs SET state = 1, attempt = attempt + 1, token = ?1, due = ?2 WHERE id = ?3 "
+                   "RETURNING kind, payload, COALESCE(unique_key, ''), attempt, enqueued_at, last_error");
         if (!st) return st.error();
         if (auto r = st->bind_int64(1, static_cast<std::int64_t>(*token)); !r) return r.error();
         if (auto r = st->bind_int64(2, detail::to_ms(until)); !r) return r.error();
@@ -188,13 +222,12 @@ public:
         auto job = check_lease(id, token, "acknowledge");
         if (!job) return job.error();
         // Jobs with a unique key stay as a completed marker (their key keeps deduplicating) until purged.
-        auto st =
-            db_.prepare("UPDATE mb_jobs SET state = 2, payload = x'', due = ?2 WHERE id = ?1 AND unique_key "
-                        "IS NOT NULL");
+        auto st = cached("UPDATE mb_jobs SET state = 2, payload = x'', due = ?2 WHERE id = ?1 AND unique_key "
+                         "IS NOT NULL");
         if (!st) return st.error();
         if (auto r = run(*st, *job, detail::to_ms(queue_now(clock_))); !r) return r.error();
         if (db_.changes() == 0) {
-            auto del = db_.prepare("DELETE FROM mb_jobs WHERE id = ?1");
+            auto del = cached("DELETE FROM mb_jobs WHERE id = ?1");
             if (!del) return del.error();
             if (auto r = run(*del, *job); !r) return r.error();
         }
@@ -208,7 +241,7 @@ public:
         if (!tx) return tx.error();
         auto job = check_lease(id, token, "retry_later");
         if (!job) return job.error();
-        auto st = db_.prepare("UPDATE mb_jobs SET state = 0, due = ?2, last_error = ?3 WHERE id = ?1");
+        auto st = cached("UPDATE mb_jobs SET state = 0, due = ?2, last_error = ?3 WHERE id = ?1");
         if (!st) return st.error();
         if (auto r = st->bind_text(3, reason); !r) return r.error();
         if (auto r = run(*st, *job, detail::to_ms(at)); !r) return r.error();
@@ -223,15 +256,15 @@ public:
         auto job = check_lease(id, token, "dead_letter");
         if (!job) return job.error();
         const auto now = detail::to_ms(queue_now(clock_));
-        auto copy = db_.prepare(
-            "INSERT OR REPLACE INTO mb_dead_letters(job_id, kind, payload, unique_key, reason, "
-            "attempts, enqueued_at, failed_at) SELECT id, kind, payload, unique_key, ?3, attempt, "
-            "enqueued_at, ?2 FROM mb_jobs WHERE id = ?1");
+        auto copy =
+            cached("INSERT OR REPLACE INTO mb_dead_letters(job_id, kind, payload, unique_key, reason, "
+                   "attempts, enqueued_at, failed_at) SELECT id, kind, payload, unique_key, ?3, attempt, "
+                   "enqueued_at, ?2 FROM mb_jobs WHERE id = ?1");
         if (!copy) return copy.error();
         if (auto r = copy->bind_text(3, reason); !r) return r.error();
         if (auto r = run(*copy, *job, now); !r) return r.error();
-        auto st = db_.prepare(
-            "UPDATE mb_jobs SET state = 3, payload = x'', due = ?2, last_error = ?3 WHERE id = ?1");
+        auto st =
+            cached("UPDATE mb_jobs SET state = 3, payload = x'', due = ?2, last_error = ?3 WHERE id = ?1");
         if (!st) return st.error();
         if (auto r = st->bind_text(3, reason); !r) return r.error();
         if (auto r = run(*st, *job, now); !r) return r.error();
@@ -248,7 +281,7 @@ public:
         if (!tx) return tx.error();
         auto job = check_lease(id, token, "extend_lease");
         if (!job) return job.error();
-        auto st = db_.prepare("UPDATE mb_jobs SET due = ?2 WHERE id = ?1");
+        auto st = cached("UPDATE mb_jobs SET due = ?2 WHERE id = ?1");
         if (!st) return st.error();
         if (auto r = run(*st, *job, detail::to_ms(queue_now(clock_) + d)); !r) return r.error();
         return tx->commit();
@@ -257,9 +290,9 @@ public:
     result<std::vector<dead_letter_entry>> dead_letters(std::size_t limit)
     {
         std::lock_guard lock(mutex_);
-        auto st = db_.prepare(
-            "SELECT job_id, kind, payload, COALESCE(unique_key, ''), reason, attempts, enqueued_at, "
-            "failed_at FROM mb_dead_letters ORDER BY failed_at, job_id LIMIT ?1");
+        auto st =
+            cached("SELECT job_id, kind, payload, COALESCE(unique_key, ''), reason, attempts, enqueued_at, "
+                   "failed_at FROM mb_dead_letters ORDER BY failed_at, job_id LIMIT ?1");
         if (!st) return st.error();
         const auto capped =
             limit > static_cast<std::size_t>(INT64_MAX) ? INT64_MAX : static_cast<std::int64_t>(limit);
@@ -287,15 +320,15 @@ public:
         auto tx = db_.begin_transaction();
         if (!tx) return tx.error();
         auto st =
-            db_.prepare("UPDATE mb_jobs SET state = 0, attempt = 0, due = ?2, payload = (SELECT payload FROM "
-                        "mb_dead_letters WHERE job_id = ?1) WHERE id = ?1 AND state = 3 AND EXISTS (SELECT 1 "
-                        "FROM mb_dead_letters WHERE job_id = ?1)");
+            cached("UPDATE mb_jobs SET state = 0, attempt = 0, due = ?2, payload = (SELECT payload FROM "
+                   "mb_dead_letters WHERE job_id = ?1) WHERE id = ?1 AND state = 3 AND EXISTS (SELECT 1 "
+                   "FROM mb_dead_letters WHERE job_id = ?1)");
         if (!st) return st.error();
         if (auto r = run(*st, *job, detail::to_ms(queue_now(clock_))); !r) return r.error();
         if (db_.changes() == 0) {
             return error{errc::not_found, "requeue_dead_letter", "no dead letter with id " + std::string(id)};
         }
-        auto del = db_.prepare("DELETE FROM mb_dead_letters WHERE job_id = ?1");
+        auto del = cached("DELETE FROM mb_dead_letters WHERE job_id = ?1");
         if (!del) return del.error();
         if (auto r = run(*del, *job); !r) return r.error();
         return tx->commit();
@@ -304,7 +337,7 @@ public:
     result<queue_stats> stats()
     {
         std::lock_guard lock(mutex_);
-        auto st = db_.prepare("SELECT state, due <= ?1, COUNT(*) FROM mb_jobs GROUP BY 1, 2");
+        auto st = cached("SELECT state, due <= ?1, COUNT(*) FROM mb_jobs GROUP BY 1, 2");
         if (!st) return st.error();
         if (auto r = st->bind_int64(1, detail::to_ms(queue_now(clock_))); !r) return r.error();
         queue_stats s;
@@ -326,7 +359,7 @@ public:
     result<std::optional<queue_time>> next_due()
     {
         std::lock_guard lock(mutex_);
-        auto st = db_.prepare("SELECT MIN(due) FROM mb_jobs WHERE state IN (0, 1)");
+        auto st = cached("SELECT MIN(due) FROM mb_jobs WHERE state IN (0, 1)");
         if (!st) return st.error();
         auto row = st->step();
         if (!row) return row.error();
@@ -339,7 +372,7 @@ public:
     result<std::size_t> requeue_leased()
     {
         std::lock_guard lock(mutex_);
-        auto st = db_.prepare("UPDATE mb_jobs SET state = 0, due = ?1 WHERE state = 1");
+        auto st = cached("UPDATE mb_jobs SET state = 0, due = ?1 WHERE state = 1");
         if (!st) return st.error();
         if (auto r = st->bind_int64(1, detail::to_ms(queue_now(clock_))); !r) return r.error();
         if (auto r = st->step(); !r) return r.error();
@@ -350,7 +383,7 @@ public:
     result<std::size_t> purge_completed(queue_time before)
     {
         std::lock_guard lock(mutex_);
-        auto st = db_.prepare("DELETE FROM mb_jobs WHERE state = 2 AND due < ?1");
+        auto st = cached("DELETE FROM mb_jobs WHERE state = 2 AND due < ?1");
         if (!st) return st.error();
         if (auto r = st->bind_int64(1, detail::to_ms(before)); !r) return r.error();
         if (auto r = st->step(); !r) return r.error();
@@ -362,7 +395,7 @@ private:
 
     result<std::optional<std::int64_t>> find_by_key(std::string_view key)
     {
-        auto st = db_.prepare("SELECT id FROM mb_jobs WHERE unique_key = ?1");
+        auto st = cached("SELECT id FROM mb_jobs WHERE unique_key = ?1");
         if (!st) return st.error();
         if (auto r = st->bind_text(1, key); !r) return r.error();
         auto row = st->step();
@@ -373,7 +406,7 @@ private:
 
     result<std::uint64_t> next_token()
     {
-        auto st = db_.prepare("UPDATE mb_queue_meta SET v = v + 1 WHERE k = 'lease_token' RETURNING v");
+        auto st = cached("UPDATE mb_queue_meta SET v = v + 1 WHERE k = 'lease_token' RETURNING v");
         if (!st) return st.error();
         auto row = st->step();
         if (!row) return row.error();
@@ -389,7 +422,7 @@ private:
     {
         const auto job = detail::parse_job_id(id);
         if (!job) return error{errc::not_found, where, "no job with id " + std::string(id)};
-        auto st = db_.prepare("SELECT state, token FROM mb_jobs WHERE id = ?1");
+        auto st = cached("SELECT state, token FROM mb_jobs WHERE id = ?1");
         if (!st) return st.error();
         if (auto r = st->bind_int64(1, *job); !r) return r.error();
         auto row = st->step();
@@ -403,8 +436,21 @@ private:
         return *job;
     }
 
+    /// The statement for `sql` (a string literal), prepared once per connection and reused.
+    result<detail::statement_use> cached(std::string_view sql)
+    {
+        auto it = statements_.find(sql);
+        if (it == statements_.end()) {
+            auto st = db_.prepare(sql);
+            if (!st) return st.error();
+            it = statements_.emplace(sql, std::move(*st)).first;
+        }
+        return detail::statement_use(it->second);
+    }
+
     /// Binds ?1 = id (and ?2 = extra when given) and runs the statement to completion.
-    static result<void> run(sqlite::statement& st, std::int64_t id, std::optional<std::int64_t> extra = {})
+    static result<void> run(detail::statement_use& st, std::int64_t id,
+                            std::optional<std::int64_t> extra = {})
     {
         if (auto r = st.bind_int64(1, id); !r) return r.error();
         if (extra) {
@@ -418,6 +464,7 @@ private:
     [[no_unique_address]] Clock clock_{};
     std::mutex mutex_;
     sqlite::database db_;
+    std::unordered_map<std::string_view, sqlite::statement> statements_;  // keys: string literals
 };
 
 static_assert(job_queue<sqlite_job_queue<>>);
