@@ -36,7 +36,8 @@ std::vector<std::vector<mb::idempotency_key>> make_keys(int threads)
         auto& v = keys[static_cast<std::size_t>(t)];
         v.reserve(static_cast<std::size_t>(iterations));
         for (std::int64_t i = 0; i < iterations; ++i) {
-            v.push_back(mb::svix_delivery_key("msg_2mQw8ZrT4vKp9XcN1b" + std::to_string(t) + "_" + std::to_string(i)));
+            v.push_back(mb::svix_delivery_key("msg_2mQw8ZrT4vKp9XcN1b" + std::to_string(t) + "_" +
+                                              std::to_string(i)));
         }
     }
     return keys;
@@ -101,13 +102,26 @@ void BM_memory_store_begin_complete(benchmark::State& state)
 }
 
 BENCHMARK(BM_seed_mutex_unordered_set)
-    ->Setup(setup_seed)->Teardown(teardown)->Iterations(iterations)->Threads(1)->Threads(2)->UseRealTime();
+    ->Setup(setup_seed)
+    ->Teardown(teardown)
+    ->Iterations(iterations)
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
 BENCHMARK(BM_memory_store_begin_complete)
-    ->Setup(setup_memory)->Teardown(teardown)->Iterations(iterations)->Threads(1)->Threads(2)->UseRealTime();
+    ->Setup(setup_memory)
+    ->Teardown(teardown)
+    ->Iterations(iterations)
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
 
 // Heap bytes per retained key (glibc mallinfo2: bytes in use), for several key counts (both containers
 // grow in steps, so the figure depends on where in a step the count falls), 1 thread.
-std::size_t heap_in_use() { return mallinfo2().uordblks; }
+std::size_t heap_in_use()
+{
+    return mallinfo2().uordblks;
+}
 
 void BM_bytes_per_key_seed(benchmark::State& state)
 {
@@ -137,9 +151,18 @@ void BM_bytes_per_key_memory_store(benchmark::State& state)
             static_cast<double>(heap_in_use() - before) / static_cast<double>(keys[0].size());
     }
 }
-BENCHMARK(BM_bytes_per_key_seed)->Iterations(1)->Unit(benchmark::kMillisecond)->Arg(100'000)->Arg(250'000)->Arg(400'000);
+BENCHMARK(BM_bytes_per_key_seed)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->Arg(100'000)
+    ->Arg(250'000)
+    ->Arg(400'000);
 BENCHMARK(BM_bytes_per_key_memory_store)
-    ->Iterations(1)->Unit(benchmark::kMillisecond)->Arg(100'000)->Arg(250'000)->Arg(400'000);
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->Arg(100'000)
+    ->Arg(250'000)
+    ->Arg(400'000);
 
 #ifdef MEETINGBAAS_BENCH_SQLITE
 void BM_sqlite_store_begin_complete(benchmark::State& state)

@@ -11,12 +11,13 @@ namespace mb = meetingbaas;
 
 int main()
 {
-    const auto path = (std::filesystem::temp_directory_path() / "meetingbaas_idempotency_example.db").string();
+    const auto path =
+        (std::filesystem::temp_directory_path() / "meetingbaas_idempotency_example.db").string();
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
-    const auto key = mb::schedule_recording_key("bf23a894-e787-4629-8947-43f4bea4ccd8",
-                                                *mb::parse_timestamp("2026-09-14T08:42:17Z").transform(
-                                                    [](const mb::timestamp& t) { return t.time; }),
-                                                /*all_occurrences=*/false);
+    const auto key = mb::schedule_recording_key(
+        "bf23a894-e787-4629-8947-43f4bea4ccd8",
+        *mb::parse_timestamp("2026-09-14T08:42:17Z").transform([](const mb::timestamp& t) { return t.time; }),
+        /*all_occurrences=*/false);
     {
         auto store = mb::sqlite_idempotency_store::open(path);  // WAL, synchronous=NORMAL
         if (!store) {
@@ -36,8 +37,8 @@ int main()
     if (!guard) return 1;
     auto again = guard->begin(key);
     if (!again || again->status != mb::begin_status::completed) return 1;
-    std::printf("after the restart: already %s, outcome \"%s\"\n", mb::to_string(again->record->outcome).data(),
-                again->record->outcome_data.c_str());
+    std::printf("after the restart: already %s, outcome \"%s\"\n",
+                mb::to_string(again->record->outcome).data(), again->record->outcome_data.c_str());
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
     return 0;
 }

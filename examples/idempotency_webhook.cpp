@@ -40,7 +40,8 @@ int handle(Guard& guard, const std::string& body, bool crash_midway = false)
     switch (begun->status) {
         case mb::begin_status::acquired: break;
         case mb::begin_status::completed:
-            std::printf("  duplicate of a completed delivery: replay \"%s\"\n", begun->record->outcome_data.c_str());
+            std::printf("  duplicate of a completed delivery: replay \"%s\"\n",
+                        begun->record->outcome_data.c_str());
             return 200;
         case mb::begin_status::in_progress: return 409;
         case mb::begin_status::mismatch: return 422;

@@ -20,7 +20,8 @@ TEST_CASE("memory_idempotency_store passes the store behaviour suite", "[idempot
     store_behavior::run([] { return std::make_unique<mb::memory_idempotency_store>(); });
 }
 
-TEST_CASE("memory_idempotency_store passes the store behaviour suite with one shard", "[idempotency][memory_store]")
+TEST_CASE("memory_idempotency_store passes the store behaviour suite with one shard",
+          "[idempotency][memory_store]")
 {
     store_behavior::run(
         [] { return std::make_unique<mb::memory_idempotency_store>(mb::memory_store_options{.shards = 1}); });
@@ -118,10 +119,14 @@ TEST_CASE("memory_idempotency_store rejects inserts into a full shard by default
 
 TEST_CASE("memory_idempotency_store evict_completed never evicts an in-progress record", "[memory_store]")
 {
-    mb::memory_idempotency_store store({.shards = 1, .capacity = 3, .when_full = mb::capacity_policy::evict_completed});
-    const mb::record_view busy{mb::record_state::in_progress, mb::outcome_kind::none, 1, at(1'000'000), {}, {}};
-    const mb::record_view done_late{mb::record_state::completed, mb::outcome_kind::applied, 1, at(900'000), {}, {}};
-    const mb::record_view done_soon{mb::record_state::completed, mb::outcome_kind::applied, 1, at(500'000), {}, {}};
+    mb::memory_idempotency_store store(
+        {.shards = 1, .capacity = 3, .when_full = mb::capacity_policy::evict_completed});
+    const mb::record_view busy{
+        mb::record_state::in_progress, mb::outcome_kind::none, 1, at(1'000'000), {}, {}};
+    const mb::record_view done_late{
+        mb::record_state::completed, mb::outcome_kind::applied, 1, at(900'000), {}, {}};
+    const mb::record_view done_soon{
+        mb::record_state::completed, mb::outcome_kind::applied, 1, at(500'000), {}, {}};
     REQUIRE(*store.insert_if_absent("busy", busy, at(0)));
     REQUIRE(*store.insert_if_absent("late", done_late, at(0)));
     REQUIRE(*store.insert_if_absent("soon", done_soon, at(0)));
@@ -144,8 +149,10 @@ TEST_CASE("memory_idempotency_store sweeps expired records incrementally", "[mem
     const mb::record_view r{mb::record_state::completed, mb::outcome_kind::applied, 1, at(100), {}, {}};
     for (int i = 0; i < 1'000; ++i) REQUIRE(*store.insert_if_absent("old" + std::to_string(i), r, at(0)));
     CHECK(store.size() == 1'000);
-    const mb::record_view fresh{mb::record_state::completed, mb::outcome_kind::applied, 1, at(1'000'000), {}, {}};
-    for (int i = 0; i < 1'000; ++i) REQUIRE(*store.insert_if_absent("new" + std::to_string(i), fresh, at(200)));
+    const mb::record_view fresh{
+        mb::record_state::completed, mb::outcome_kind::applied, 1, at(1'000'000), {}, {}};
+    for (int i = 0; i < 1'000; ++i)
+        REQUIRE(*store.insert_if_absent("new" + std::to_string(i), fresh, at(200)));
     // Each insert checks a couple of slots: a good share of the expired records is gone already.
     const auto after_inserts = store.size();
     CHECK(after_inserts < 2'000);

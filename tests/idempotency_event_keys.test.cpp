@@ -43,13 +43,21 @@ mb::idempotency_key key_of(const std::string& body)
 
 TEST_CASE("idempotency_key_for gives every fixture its own bounded key", "[event_keys]")
 {
-    const std::vector<std::string> fixtures{
-        "v1.bot.status_change.json",       "v1.calendar.sync_events.json",   "v1.calendar.sync_events.microseconds.json",
-        "v1.complete.json",                "v1.failed.json",                 "v1.transcription_complete.json",
-        "v2.bot.chat_message.json",        "v2.bot.completed.json",          "v2.bot.failed.json",
-        "v2.bot.status_change.json",       "v2.calendar.connection_created.json",
-        "v2.calendar.event_cancelled.json", "v2.calendar.event_created.json", "v2.calendar.event_updated.json",
-        "v2.calendar.events_synced.json"};
+    const std::vector<std::string> fixtures{"v1.bot.status_change.json",
+                                            "v1.calendar.sync_events.json",
+                                            "v1.calendar.sync_events.microseconds.json",
+                                            "v1.complete.json",
+                                            "v1.failed.json",
+                                            "v1.transcription_complete.json",
+                                            "v2.bot.chat_message.json",
+                                            "v2.bot.completed.json",
+                                            "v2.bot.failed.json",
+                                            "v2.bot.status_change.json",
+                                            "v2.calendar.connection_created.json",
+                                            "v2.calendar.event_cancelled.json",
+                                            "v2.calendar.event_created.json",
+                                            "v2.calendar.event_updated.json",
+                                            "v2.calendar.events_synced.json"};
     std::set<mb::idempotency_key> keys;
     for (const auto& name : fixtures) {
         CAPTURE(name);
@@ -71,22 +79,25 @@ TEST_CASE("idempotency_key_for matches the spec's calendar.sync_events key", "[e
 TEST_CASE("idempotency_key_for ignores timestamp spelling and uuid order", "[event_keys]")
 {
     const auto body = read_fixture("v1.calendar.sync_events.json");
-    const auto spelling = GENERATE(as<std::string>{}, "2026-09-14T08:42:17.000Z", "2026-09-14T08:42:17.000000Z",
-                                   "2026-09-14T10:42:17+02:00");
+    const auto spelling = GENERATE(as<std::string>{}, "2026-09-14T08:42:17.000Z",
+                                   "2026-09-14T08:42:17.000000Z", "2026-09-14T10:42:17+02:00");
     CAPTURE(spelling);
     CHECK(key_of(replace_once(body, "2026-09-14T08:42:17Z", spelling)) == key_of(body));
-    const auto reordered = replace_once(replace_once(body, "bf23a894-e787-4629-8947-43f4bea4ccd8", "TMP"),
-                                        "672ea9c0-d974-417e-9c70-cd8b71d3a3d5", "bf23a894-e787-4629-8947-43f4bea4ccd8");
+    const auto reordered =
+        replace_once(replace_once(body, "bf23a894-e787-4629-8947-43f4bea4ccd8", "TMP"),
+                     "672ea9c0-d974-417e-9c70-cd8b71d3a3d5", "bf23a894-e787-4629-8947-43f4bea4ccd8");
     CHECK(key_of(replace_once(reordered, "TMP", "672ea9c0-d974-417e-9c70-cd8b71d3a3d5")) == key_of(body));
 }
 
 TEST_CASE("idempotency_key_for separates syncs that share a timestamp", "[event_keys]")
 {
     const auto body = read_fixture("v1.calendar.sync_events.json");
-    CHECK(key_of(replace_once(body, "672ea9c0-d974-417e-9c70-cd8b71d3a3d5", "00000000-0000-0000-0000-000000000000")) !=
-          key_of(body));
-    const auto unknown = R"({"event":"calendar.sync_events","data":{"calendar_id":"c","last_updated_ts":"2026-09-14T08:42:17Z"}})";
-    const auto empty = R"({"event":"calendar.sync_events","data":{"calendar_id":"c","last_updated_ts":"2026-09-14T08:42:17Z","affected_event_uuids":[]}})";
+    CHECK(key_of(replace_once(body, "672ea9c0-d974-417e-9c70-cd8b71d3a3d5",
+                              "00000000-0000-0000-0000-000000000000")) != key_of(body));
+    const auto unknown =
+        R"({"event":"calendar.sync_events","data":{"calendar_id":"c","last_updated_ts":"2026-09-14T08:42:17Z"}})";
+    const auto empty =
+        R"({"event":"calendar.sync_events","data":{"calendar_id":"c","last_updated_ts":"2026-09-14T08:42:17Z","affected_event_uuids":[]}})";
     CHECK(key_of(unknown) != key_of(empty));
 }
 

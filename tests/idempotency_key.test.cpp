@@ -31,7 +31,10 @@ struct tenant_id {
 
 template <>
 struct meetingbaas::key_part_traits<tenant_id> {
-    static void append(meetingbaas::key_builder& b, const tenant_id& t) { b.text("tenant-" + std::to_string(t.value)); }
+    static void append(meetingbaas::key_builder& b, const tenant_id& t)
+    {
+        b.text("tenant-" + std::to_string(t.value));
+    }
 };
 
 TEST_CASE("make_key encodes parts unambiguously", "[idempotency_key]")
@@ -73,7 +76,8 @@ TEST_CASE("key_builder hashes long parts and bounds the key length", "[idempoten
     CHECK(key.size() < 100);
     CHECK_THAT(key.str(), StartsWith("ns|\\#"));
     CHECK(key.str().ends_with("|tail"));
-    CHECK(mb::make_key("ns", std::string_view(long_part)) != mb::make_key("ns", std::string_view(long_part + "y")));
+    CHECK(mb::make_key("ns", std::string_view(long_part)) !=
+          mb::make_key("ns", std::string_view(long_part + "y")));
     CHECK(mb::make_key("ns", mb::hashed_part{long_part}) == mb::make_key("ns", std::string_view(long_part)));
 
     mb::key_builder b("ns", {.max_length = 100, .max_part_length = 40});
@@ -117,7 +121,8 @@ TEST_CASE("calendar_sync_events_key separates syncs that share a timestamp", "[i
           mb::calendar_sync_events_key("cal", t, std::span<const std::string>(none)));
     CHECK_THAT(k1.str(), StartsWith("mb1|calendar.sync_events|cal|2023-09-01T15:30:45.000000Z|\\#"));
 
-    auto parsed = mb::calendar_sync_events_key("cal", "2023-09-01T15:30:45.000Z", std::span<const std::string>(first));
+    auto parsed =
+        mb::calendar_sync_events_key("cal", "2023-09-01T15:30:45.000Z", std::span<const std::string>(first));
     REQUIRE(parsed);
     CHECK(*parsed == k1);
     auto bad = mb::calendar_sync_events_key("cal", "yesterday", std::span<const std::string>(first));
@@ -178,7 +183,8 @@ TEST_CASE("fingerprints detect changed payloads", "[idempotency_key]")
     CHECK(mb::fingerprint_body("abc") == "ba7816bf8f01cfea414140de5dae2223");
     CHECK(mb::fingerprint_fields(std::string_view("a|b"), std::string_view("c")) !=
           mb::fingerprint_fields(std::string_view("a"), std::string_view("b|c")));
-    CHECK(mb::fingerprint_fields(1, std::string_view("x")) == mb::fingerprint_fields(1, std::string_view("x")));
+    CHECK(mb::fingerprint_fields(1, std::string_view("x")) ==
+          mb::fingerprint_fields(1, std::string_view("x")));
 }
 
 TEST_CASE("idempotency_key wraps application keys verbatim", "[idempotency_key]")

@@ -29,7 +29,8 @@ namespace meetingbaas::inline v0 {
 /// (or "unknown" when the field was missing or null).
 [[nodiscard]] inline idempotency_key idempotency_key_for(const calendar_sync_events& e)
 {
-    if (!e.affected_event_uuids) return calendar_sync_events_key(e.calendar_id, e.last_updated_ts.time, std::nullopt);
+    if (!e.affected_event_uuids)
+        return calendar_sync_events_key(e.calendar_id, e.last_updated_ts.time, std::nullopt);
     return calendar_sync_events_key(e.calendar_id, e.last_updated_ts.time,
                                     std::span<const std::string>(*e.affected_event_uuids));
 }
@@ -90,7 +91,8 @@ namespace meetingbaas::inline v0 {
     const std::optional<timestamp>& at = e.change == calendar_connection_change::created   ? e.created_at
                                          : e.change == calendar_connection_change::updated ? e.updated_at
                                                                                            : e.deleted_at;
-    const std::string_view name = event_traits<calendar_connection_v2>::names[static_cast<std::size_t>(e.change)];
+    const std::string_view name =
+        event_traits<calendar_connection_v2>::names[static_cast<std::size_t>(e.change)];
     key_builder b("mb2");
     b.text(name).text(e.calendar_id);
     if (at) {
@@ -114,7 +116,8 @@ namespace meetingbaas::inline v0 {
     std::vector<calendar_instance_ref> refs;
     refs.reserve(e.instances.size());
     for (const auto& i : e.instances) refs.push_back({i.event_id, i.start.time, i.end.time, i.status.raw});
-    const std::string_view name = event_traits<calendar_event_change_v2>::names[static_cast<std::size_t>(e.change)];
+    const std::string_view name =
+        event_traits<calendar_event_change_v2>::names[static_cast<std::size_t>(e.change)];
     std::optional<std::string_view> series;
     if (e.series_id) series = *e.series_id;
     return calendar_event_key(name, e.calendar_id, series, refs);

@@ -50,7 +50,7 @@ concept idempotency_clock = requires(const C& c) {
 
 /// The v2 (Svix) retry schedule after the first attempt: 5 s, 10 s, 5 min, 15 min, 30 min, 2 h (spec §3.2).
 inline constexpr std::chrono::seconds v2_retry_delays[] = {
-    std::chrono::seconds{5},  std::chrono::seconds{10},   std::chrono::minutes{5},
+    std::chrono::seconds{5},  std::chrono::seconds{10}, std::chrono::minutes{5},
     std::chrono::minutes{15}, std::chrono::minutes{30}, std::chrono::hours{2},
 };
 
@@ -148,8 +148,8 @@ struct idempotency_claim {
     fingerprint payload_fingerprint;
     std::uint64_t fence = 0;
     utc_time lease_until{};
-    bool took_over = false;           ///< the key's previous lease had expired (a worker crashed or stalled)
-    std::uint64_t previous_fence = 0; ///< the fence taken over, when took_over
+    bool took_over = false;            ///< the key's previous lease had expired (a worker crashed or stalled)
+    std::uint64_t previous_fence = 0;  ///< the fence taken over, when took_over
 };
 
 /// The result of begin(): the status, the claim (meaningful when acquired; key and fingerprint always set),
@@ -200,8 +200,12 @@ public:
             const utc_time now = current_time();
             const utc_time until = now + std::chrono::duration_cast<std::chrono::microseconds>(lease);
             const std::uint64_t fresh = fresh_fence(k, now);
-            const record_view claim_record{record_state::in_progress, outcome_kind::none, fresh, until,
-                                           out.claim.payload_fingerprint, {}};
+            const record_view claim_record{record_state::in_progress,
+                                           outcome_kind::none,
+                                           fresh,
+                                           until,
+                                           out.claim.payload_fingerprint,
+                                           {}};
             auto inserted = store_->insert_if_absent(k, claim_record, now);
             if (!inserted) return std::move(inserted).error();
             if (*inserted) {
@@ -251,8 +255,8 @@ public:
 
     /// complete() with an explicit retention. Errors: also errc::invalid_argument when retention is shorter
     /// than the lease, or kind is outcome_kind::none.
-    result<void> complete_for(const idempotency_claim& claim, outcome_kind kind, std::string_view outcome_data,
-                              std::chrono::milliseconds retention)
+    result<void> complete_for(const idempotency_claim& claim, outcome_kind kind,
+                              std::string_view outcome_data, std::chrono::milliseconds retention)
     {
         if (retention < options_.lease) {
             return error{errc::invalid_argument, "idempotency_guard::complete",
@@ -286,7 +290,8 @@ public:
 
     /// Extends the lease to now + lease (default options().lease): a heartbeat for long work.
     /// Errors: errc::fence_mismatch when stale; errc::invalid_argument for a lease <= 0 or > retention.
-    result<void> renew(idempotency_claim& claim, std::optional<std::chrono::milliseconds> lease = std::nullopt)
+    result<void> renew(idempotency_claim& claim,
+                       std::optional<std::chrono::milliseconds> lease = std::nullopt)
     {
         const auto d = lease.value_or(options_.lease);
         if (d <= std::chrono::milliseconds::zero() || d > options_.retention) {
@@ -295,8 +300,8 @@ public:
         }
         const utc_time now = current_time();
         const utc_time until = now + std::chrono::duration_cast<std::chrono::microseconds>(d);
-        const record_view rec{record_state::in_progress, outcome_kind::none, claim.fence, until,
-                              claim.payload_fingerprint, {}};
+        const record_view rec{
+            record_state::in_progress, outcome_kind::none, claim.fence, until, claim.payload_fingerprint, {}};
         auto swapped = store_->compare_and_set(claim.key.view(), claim.fence, rec, now);
         if (!swapped) return std::move(swapped).error();
         if (!*swapped) return stale(claim, "renew");
@@ -349,8 +354,8 @@ private:
         std::string message = "the claim (fence ";
         message += std::to_string(claim.fence);
         message += ") is no longer current: the lease expired and the key was taken over or removed";
-        return error{errc::fence_mismatch, std::string("idempotency_guard::") + std::string(what) + " " +
-                                               claim.key.str(),
+        return error{errc::fence_mismatch,
+                     std::string("idempotency_guard::") + std::string(what) + " " + claim.key.str(),
                      std::move(message)};
     }
 
@@ -362,9 +367,8 @@ private:
 
 /// Creates a guard, deducing the store and clock types. Errors: errc::invalid_argument (see validate()).
 template <idempotency_store Store, idempotency_clock Clock = std::chrono::system_clock>
-[[nodiscard]] result<idempotency_guard<Store, Clock>> make_idempotency_guard(Store& store,
-                                                                             idempotency_options options = {},
-                                                                             Clock clock = Clock{})
+[[nodiscard]] result<idempotency_guard<Store, Clock>>
+make_idempotency_guard(Store& store, idempotency_options options = {}, Clock clock = Clock{})
 {
     return idempotency_guard<Store, Clock>::create(store, options, std::move(clock));
 }

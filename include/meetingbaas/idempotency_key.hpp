@@ -152,7 +152,8 @@ concept key_part = std::convertible_to<const T&, std::string_view> || std::integ
 class key_builder {
 public:
     explicit key_builder(std::string_view name_space, key_limits limits = {})
-        : limits_{std::max<std::size_t>(limits.max_length, 80), std::max<std::size_t>(limits.max_part_length, 34)}
+        : limits_{std::max<std::size_t>(limits.max_length, 80),
+                  std::max<std::size_t>(limits.max_part_length, 34)}
     {
         out_.reserve(96);
         if (detail::escaped_size(name_space) > limits_.max_part_length) {
@@ -243,7 +244,8 @@ public:
         } else if constexpr (std::convertible_to<const T&, std::string_view>) {
             text(std::string_view(part));
         } else {
-            static_assert(sizeof(T) == 0, "meetingbaas::key_builder::add: not a key_part (specialize key_part_traits)");
+            static_assert(sizeof(T) == 0,
+                          "meetingbaas::key_builder::add: not a key_part (specialize key_part_traits)");
         }
         return *this;
     }
@@ -274,7 +276,8 @@ private:
 };
 
 template <class Rep, class Period>
-struct key_part_traits<std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<Rep, Period>>> {
+struct key_part_traits<
+    std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<Rep, Period>>> {
     static void append(key_builder& b, const std::chrono::sys_time<std::chrono::duration<Rep, Period>>& t)
     {
         b.time(std::chrono::time_point_cast<std::chrono::microseconds>(t));
@@ -335,7 +338,8 @@ using fingerprint = std::string;
 template <class... Parts>
 [[nodiscard]] fingerprint fingerprint_fields(const Parts&... parts)
 {
-    key_builder b("fingerprint", key_limits{.max_length = ~std::size_t{0}, .max_part_length = ~std::size_t{0}});
+    key_builder b("fingerprint",
+                  key_limits{.max_length = ~std::size_t{0}, .max_part_length = ~std::size_t{0}});
     (b.add(parts), ...);
     return fingerprint_body(b.encoded());
 }
@@ -366,8 +370,9 @@ inline std::string_view payload_namespace(api_version v) noexcept
 /// v1 `calendar.sync_events`: calendar, sync time normalized to UTC microseconds, and the digest of the
 /// sorted affected event uuids (nullopt = the field was missing or null: "unknown set", which is distinct
 /// from an empty set). Two syncs sharing a timestamp but touching different events get different keys.
-[[nodiscard]] inline idempotency_key calendar_sync_events_key(
-    std::string_view calendar_id, utc_time last_updated, std::optional<std::span<const std::string>> affected)
+[[nodiscard]] inline idempotency_key
+calendar_sync_events_key(std::string_view calendar_id, utc_time last_updated,
+                         std::optional<std::span<const std::string>> affected)
 {
     key_builder b("mb1");
     b.text("calendar.sync_events").text(calendar_id).time(last_updated);
@@ -379,10 +384,11 @@ inline std::string_view payload_namespace(api_version v) noexcept
     return b.build();
 }
 
-/// As above, parsing `last_updated_ts` first. Errors: errc::invalid_timestamp (where "/data/last_updated_ts").
-[[nodiscard]] inline result<idempotency_key> calendar_sync_events_key(
-    std::string_view calendar_id, std::string_view last_updated_ts,
-    std::optional<std::span<const std::string>> affected)
+/// As above, parsing `last_updated_ts` first. Errors: errc::invalid_timestamp (where
+/// "/data/last_updated_ts").
+[[nodiscard]] inline result<idempotency_key>
+calendar_sync_events_key(std::string_view calendar_id, std::string_view last_updated_ts,
+                         std::optional<std::span<const std::string>> affected)
 {
     auto ts = parse_timestamp(last_updated_ts);
     if (!ts) {
@@ -402,7 +408,8 @@ inline std::string_view payload_namespace(api_version v) noexcept
 }
 
 /// v1 `transcription_complete`: legitimately repeats after each retranscription, so the body is hashed in.
-[[nodiscard]] inline idempotency_key transcription_complete_key(std::string_view bot_id, std::string_view raw_body)
+[[nodiscard]] inline idempotency_key transcription_complete_key(std::string_view bot_id,
+                                                                std::string_view raw_body)
 {
     return make_key("mb1", std::string_view("transcription_complete"), bot_id, hashed_part{raw_body});
 }
@@ -432,7 +439,8 @@ struct calendar_instance_ref {
 
 /// v2 `calendar.event_created` / `event_updated` / `event_cancelled`: calendar, series (nullopt for
 /// one-off events) and the digest of the sorted (event_id, start, end, status) tuples of the instances.
-[[nodiscard]] inline idempotency_key calendar_event_key(std::string_view event_name, std::string_view calendar_id,
+[[nodiscard]] inline idempotency_key calendar_event_key(std::string_view event_name,
+                                                        std::string_view calendar_id,
                                                         std::optional<std::string_view> series_id,
                                                         std::span<const calendar_instance_ref> instances)
 {
@@ -462,8 +470,8 @@ struct calendar_instance_ref {
 
 /// v2 `calendar.connection_created` / `_updated` / `_deleted`: calendar and the change time
 /// (created_at, updated_at or deleted_at).
-[[nodiscard]] inline idempotency_key calendar_connection_key(std::string_view event_name,
-                                                             std::string_view calendar_id, utc_time changed_at)
+[[nodiscard]] inline idempotency_key
+calendar_connection_key(std::string_view event_name, std::string_view calendar_id, utc_time changed_at)
 {
     key_builder b("mb2");
     b.text(event_name).text(calendar_id).time(changed_at);
@@ -483,8 +491,9 @@ struct calendar_instance_ref {
 /// Scheduling a recording bot for a calendar event, once per event state. `state_version` is the event's
 /// `last_updated_at` (so a later change schedules again), and `bot_config` a fingerprint of the canonical
 /// bot configuration (empty when not relevant). Also usable as the API's `deduplication_key` source.
-[[nodiscard]] inline idempotency_key schedule_recording_key(std::string_view event_uuid, utc_time state_version,
-                                                            bool all_occurrences, std::string_view bot_config = {})
+[[nodiscard]] inline idempotency_key schedule_recording_key(std::string_view event_uuid,
+                                                            utc_time state_version, bool all_occurrences,
+                                                            std::string_view bot_config = {})
 {
     key_builder b("mb.action");
     b.text("schedule").text(event_uuid).time(state_version).boolean(all_occurrences);

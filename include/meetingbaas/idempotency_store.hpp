@@ -24,10 +24,11 @@ enum class record_state : std::uint8_t {
 
 /// How a completed unit of work ended (what the stored outcome means).
 enum class outcome_kind : std::uint8_t {
-    none = 0,       ///< in-progress records carry no outcome
-    applied = 1,    ///< the effects happened: replay the stored outcome, never run again
-    rejected = 2,   ///< definitely not applied, and retrying cannot help (e.g. a 4xx): replay the rejection
-    ambiguous = 3,  ///< may or may not have been applied (timeout after sending): reconcile, do not re-run blindly
+    none = 0,      ///< in-progress records carry no outcome
+    applied = 1,   ///< the effects happened: replay the stored outcome, never run again
+    rejected = 2,  ///< definitely not applied, and retrying cannot help (e.g. a 4xx): replay the rejection
+    ambiguous =
+        3,  ///< may or may not have been applied (timeout after sending): reconcile, do not re-run blindly
 };
 
 constexpr std::string_view to_string(record_state s) noexcept
@@ -54,10 +55,11 @@ constexpr std::string_view to_string(outcome_kind k) noexcept
 struct record_view {
     record_state state = record_state::in_progress;
     outcome_kind outcome = outcome_kind::none;
-    std::uint64_t fence = 0;      ///< fencing token; only the holder of the current fence may change the record
-    utc_time expires_at{};        ///< lease end (in_progress) or retention end (completed), UTC
-    std::string_view fingerprint; ///< payload fingerprint; empty = not checked
-    std::string_view outcome_data;///< application bytes (e.g. the HTTP response to replay); empty when in progress
+    std::uint64_t fence = 0;  ///< fencing token; only the holder of the current fence may change the record
+    utc_time expires_at{};    ///< lease end (in_progress) or retention end (completed), UTC
+    std::string_view fingerprint;  ///< payload fingerprint; empty = not checked
+    std::string_view
+        outcome_data;  ///< application bytes (e.g. the HTTP response to replay); empty when in progress
 };
 
 /// A record as read from a store.

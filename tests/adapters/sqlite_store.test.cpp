@@ -29,8 +29,9 @@ namespace {
 std::string fresh_db_path(const std::string& name)
 {
     static std::atomic<int> counter{0};
-    const auto path = std::filesystem::temp_directory_path() /
-                      ("mb_idem_" + name + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".db");
+    const auto path =
+        std::filesystem::temp_directory_path() /
+        ("mb_idem_" + name + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".db");
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
     return path.string();
 }
@@ -85,7 +86,8 @@ TEST_CASE("sqlite_idempotency_store purges expired records in batches", "[sqlite
     const mb::record_view old_rec{mb::record_state::completed, mb::outcome_kind::applied, 1, at(100), {}, {}};
     for (int i = 0; i < 20; ++i) REQUIRE(*s->insert_if_absent("old" + std::to_string(i), old_rec, at(0)));
     CHECK(*s->size() == 20);  // nothing expired yet at the implicit purges
-    const mb::record_view new_rec{mb::record_state::completed, mb::outcome_kind::applied, 1, at(10'000), {}, {}};
+    const mb::record_view new_rec{
+        mb::record_state::completed, mb::outcome_kind::applied, 1, at(10'000), {}, {}};
     for (int i = 0; i < 10; ++i) REQUIRE(*s->insert_if_absent("new" + std::to_string(i), new_rec, at(200)));
     CHECK(*s->size() == 25);  // the 10th insert purged a batch of 5
     auto purged = s->purge_expired(at(200), 100);
@@ -98,7 +100,9 @@ TEST_CASE("sqlite_idempotency_store: concurrent stores on one file acquire a key
           "[sqlite_store]")
 {
     const auto path = fresh_db_path("processes");
-    { auto init = open_store(path); }
+    {
+        auto init = open_store(path);
+    }
     constexpr int threads = 4;
     constexpr int keys = 25;
     std::atomic<int> acquired{0};
@@ -127,8 +131,9 @@ TEST_CASE("sqlite_idempotency_store: concurrent stores on one file acquire a key
     CHECK(acquired.load() == keys);
 }
 
-TEST_CASE("sqlite_idempotency_store survives kill -9 of a worker, whose keys are taken over with a bumped fence",
-          "[sqlite_store]")
+TEST_CASE(
+    "sqlite_idempotency_store survives kill -9 of a worker, whose keys are taken over with a bumped fence",
+    "[sqlite_store]")
 {
     const auto path = fresh_db_path("kill9");
     constexpr int keys = 3;
@@ -142,7 +147,8 @@ TEST_CASE("sqlite_idempotency_store survives kill -9 of a worker, whose keys are
         ::close(pipe_fds[0]);
         auto store = mb::sqlite_idempotency_store::open(path);
         if (!store) ::_exit(2);
-        auto guard = mb::make_idempotency_guard(*store, {.lease = 30s, .retention = 1h}, manual_clock(start_us));
+        auto guard =
+            mb::make_idempotency_guard(*store, {.lease = 30s, .retention = 1h}, manual_clock(start_us));
         if (!guard) ::_exit(3);
         for (int k = 0; k < keys; ++k) {
             auto r = guard->begin(mb::make_key("job", k), mb::fingerprint_body("payload"));
@@ -193,8 +199,8 @@ TEST_CASE("sqlite_idempotency_store survives kill -9 of a worker, whose keys are
         CHECK(r->claim.previous_fence == child_fences[uk]);
         CHECK(r->claim.fence > child_fences[uk]);
         // Had the worker only stalled, its late completion would now be refused.
-        const mb::idempotency_claim stale{mb::make_key("job", k), mb::fingerprint_body("payload"), child_fences[uk],
-                                          {}, false, 0};
+        const mb::idempotency_claim stale{
+            mb::make_key("job", k), mb::fingerprint_body("payload"), child_fences[uk], {}, false, 0};
         auto late = guard->complete(stale);
         REQUIRE_FALSE(late);
         CHECK(late.error().code == mb::errc::fence_mismatch);

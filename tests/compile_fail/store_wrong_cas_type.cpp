@@ -8,9 +8,12 @@
 #include <string_view>
 
 struct store_with_bool_cas {
-    meetingbaas::result<bool> insert_if_absent(std::string_view, const meetingbaas::record_view&, meetingbaas::utc_time);
-    meetingbaas::result<std::optional<meetingbaas::idempotency_record>> load(std::string_view, meetingbaas::utc_time);
-    bool compare_and_set(std::string_view, std::uint64_t, const meetingbaas::record_view&, meetingbaas::utc_time);
+    meetingbaas::result<bool> insert_if_absent(std::string_view, const meetingbaas::record_view&,
+                                               meetingbaas::utc_time);
+    meetingbaas::result<std::optional<meetingbaas::idempotency_record>> load(std::string_view,
+                                                                             meetingbaas::utc_time);
+    bool compare_and_set(std::string_view, std::uint64_t, const meetingbaas::record_view&,
+                         meetingbaas::utc_time);
     meetingbaas::result<bool> erase_if_fence(std::string_view, std::uint64_t);
 };
 

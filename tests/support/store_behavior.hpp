@@ -31,7 +31,8 @@ public:
     [[nodiscard]] std::chrono::system_clock::time_point now() const
     {
         return std::chrono::system_clock::time_point(
-            std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::microseconds(now_->load())));
+            std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                std::chrono::microseconds(now_->load())));
     }
     void advance(std::chrono::microseconds d) const { now_->fetch_add(d.count()); }
 
@@ -39,12 +40,18 @@ private:
     std::shared_ptr<std::atomic<std::int64_t>> now_;
 };
 
-inline mb::utc_time at(std::int64_t us) { return mb::utc_time(std::chrono::microseconds(us)); }
+inline mb::utc_time at(std::int64_t us)
+{
+    return mb::utc_time(std::chrono::microseconds(us));
+}
 
 template <class T>
 auto& deref(T& s)
 {
-    if constexpr (requires { *s; s.get(); }) {
+    if constexpr (requires {
+                      *s;
+                      s.get();
+                  }) {
         return *s;
     } else {
         return s;
@@ -60,7 +67,8 @@ void run(Factory make_store)
     {
         auto holder = make_store();
         auto& store = deref(holder);
-        const mb::record_view r{mb::record_state::in_progress, mb::outcome_kind::none, 7, at(1'000), "fp", {}};
+        const mb::record_view r{
+            mb::record_state::in_progress, mb::outcome_kind::none, 7, at(1'000), "fp", {}};
         auto first = store.insert_if_absent("k", r, at(0));
         REQUIRE(first);
         CHECK(*first);
@@ -103,8 +111,8 @@ void run(Factory make_store)
             "k", {mb::record_state::in_progress, mb::outcome_kind::none, 5, at(100), "fp", {}}, at(0)));
         const std::string big(10'000, 'x');
         const std::string payload = std::string("a\0b|\\c", 6) + big;
-        const mb::record_view done{mb::record_state::completed, mb::outcome_kind::rejected, 5, at(5'000), "fp",
-                                   payload};
+        const mb::record_view done{
+            mb::record_state::completed, mb::outcome_kind::rejected, 5, at(5'000), "fp", payload};
         auto wrong = store.compare_and_set("k", 4, done, at(1));
         REQUIRE(wrong);
         CHECK_FALSE(*wrong);

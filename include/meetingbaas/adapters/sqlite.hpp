@@ -169,7 +169,10 @@ public:
     {
         return sqlite3_column_int64(stmt_, column);
     }
-    [[nodiscard]] double column_double(int column) const noexcept { return sqlite3_column_double(stmt_, column); }
+    [[nodiscard]] double column_double(int column) const noexcept
+    {
+        return sqlite3_column_double(stmt_, column);
+    }
     [[nodiscard]] std::string_view column_text(int column) const noexcept
     {
         const auto* p = sqlite3_column_text(stmt_, column);  // before _bytes, as SQLite documents
@@ -299,7 +302,8 @@ public:
     /// Commits. On failure the transaction is rolled back (by the destructor) and the error returned.
     result<void> commit()
     {
-        if (db_ == nullptr) return error{errc::invalid_argument, "sqlite commit", "transaction already ended"};
+        if (db_ == nullptr)
+            return error{errc::invalid_argument, "sqlite commit", "transaction already ended"};
         const int rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
         if (rc != SQLITE_OK) return detail::make_error(db_, rc, "sqlite commit");
         db_ = nullptr;
@@ -307,7 +311,8 @@ public:
     }
     result<void> rollback()
     {
-        if (db_ == nullptr) return error{errc::invalid_argument, "sqlite rollback", "transaction already ended"};
+        if (db_ == nullptr)
+            return error{errc::invalid_argument, "sqlite rollback", "transaction already ended"};
         sqlite3* db = std::exchange(db_, nullptr);
         const int rc = sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
         if (rc != SQLITE_OK) return detail::make_error(db, rc, "sqlite rollback");
@@ -349,8 +354,8 @@ inline result<transaction> database::begin_transaction(transaction_kind kind)
     sqlite3_extended_result_codes(raw, 1);
     const auto timeout = options.busy_timeout.count();
     sqlite3_busy_timeout(raw, timeout > std::numeric_limits<int>::max() ? std::numeric_limits<int>::max()
-                              : timeout < 0                              ? 0
-                                                                         : static_cast<int>(timeout));
+                              : timeout < 0                             ? 0
+                                                                        : static_cast<int>(timeout));
     if (options.foreign_keys) {
         if (auto r = db.exec("PRAGMA foreign_keys=ON"); !r) return r.error();
     }

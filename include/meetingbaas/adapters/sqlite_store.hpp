@@ -60,12 +60,13 @@ public:
                          "the table name must match [A-Za-z_][A-Za-z0-9_]* (at most 64 characters)"};
         }
         const std::string& t = options.table;
-        if (auto r = db.exec("CREATE TABLE IF NOT EXISTS " + t +
-                             " (key TEXT PRIMARY KEY NOT NULL, state INTEGER NOT NULL, outcome INTEGER NOT NULL,"
-                             " fence INTEGER NOT NULL, expires_at INTEGER NOT NULL, fingerprint BLOB NOT NULL,"
-                             " outcome_data BLOB NOT NULL) WITHOUT ROWID;"
-                             "CREATE INDEX IF NOT EXISTS " +
-                             t + "_expires_at ON " + t + " (expires_at)");
+        if (auto r =
+                db.exec("CREATE TABLE IF NOT EXISTS " + t +
+                        " (key TEXT PRIMARY KEY NOT NULL, state INTEGER NOT NULL, outcome INTEGER NOT NULL,"
+                        " fence INTEGER NOT NULL, expires_at INTEGER NOT NULL, fingerprint BLOB NOT NULL,"
+                        " outcome_data BLOB NOT NULL) WITHOUT ROWID;"
+                        "CREATE INDEX IF NOT EXISTS " +
+                        t + "_expires_at ON " + t + " (expires_at)");
             !r) {
             return std::move(r).error();
         }
@@ -104,7 +105,8 @@ public:
         auto step = s_->insert.step();
         if (!step) return std::move(step).error();
         const bool inserted = s_->db.changes() == 1;
-        if (inserted && s_->options.purge_every != 0 && ++s_->inserts_since_purge >= s_->options.purge_every) {
+        if (inserted && s_->options.purge_every != 0 &&
+            ++s_->inserts_since_purge >= s_->options.purge_every) {
             s_->inserts_since_purge = 0;
             (void)purge_locked(now, s_->options.purge_batch);  // housekeeping: a failure is retried next time
         }
@@ -123,7 +125,8 @@ public:
         const auto state_value = st.column_int64(0);
         const auto outcome = st.column_int64(1);
         if (state_value < 1 || state_value > 2 || outcome < 0 || outcome > 3) {
-            return error{errc::storage_error, "sqlite_idempotency_store::load", "corrupt record (state or outcome)"};
+            return error{errc::storage_error, "sqlite_idempotency_store::load",
+                         "corrupt record (state or outcome)"};
         }
         idempotency_record rec{static_cast<record_state>(state_value),
                                static_cast<outcome_kind>(outcome),
@@ -141,7 +144,8 @@ public:
         statement& st = s_->cas;
         statement_scope scope(st);
         if (auto b = bind_key(st, 1, key); !b) return std::move(b).error();
-        if (auto b = st.bind_int64(2, static_cast<std::int64_t>(expected_fence)); !b) return std::move(b).error();
+        if (auto b = st.bind_int64(2, static_cast<std::int64_t>(expected_fence)); !b)
+            return std::move(b).error();
         if (auto b = bind_record(st, 3, r); !b) return std::move(b).error();
         auto step = st.step();
         if (!step) return std::move(step).error();
@@ -225,7 +229,10 @@ private:
         return true;
     }
 
-    static result<void> bind_key(statement& st, int index, std::string_view key) { return st.bind_text(index, key); }
+    static result<void> bind_key(statement& st, int index, std::string_view key)
+    {
+        return st.bind_text(index, key);
+    }
 
     // Binds state, outcome, fence, expires_at, fingerprint, outcome_data at first, first + 1, ...
     static result<void> bind_record(statement& st, int first, const record_view& r)
