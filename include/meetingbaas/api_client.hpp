@@ -301,13 +301,16 @@ inline constexpr retry_policy<exponential_backoff> no_retry_policy =
 ///
 /// Retries: GET, PATCH and DELETE are idempotent; the schedule POSTs (v1 overwrites the event's bot, v2
 /// reports "already scheduled" per event) and resync_all are safe to repeat (spec §4.3); so every call
-/// may be retried after transport failures, 408/425/5xx and 429/503 (waiting at least Retry-After).
+/// may be retried after transport failures, 408, 425, 500, 502, 504 and 429, 503 (waiting at least
+/// Retry-After); other statuses, and the daily-bot-cap 429, are final.
 /// Each attempt's timeout is min(options.timeout, time left before the policy's elapsed limit).
 template <http_client Client, class Retry = api_retry<>>
 class api_client {
 public:
     using retry_type = Retry;
 
+    /// Precondition: `retry.policy` is valid (`!retry.policy.check()`; build it with checked() or
+    /// validated()). Cheap: no I/O, no allocation beyond the options.
     explicit api_client(Client client, api_client_options options, Retry retry = Retry{})
         : client_(std::forward<Client>(client)),
           options_(std::move(options)),
