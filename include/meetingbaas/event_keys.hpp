@@ -88,15 +88,15 @@ namespace meetingbaas::inline v0 {
 /// v2 `calendar.connection_*`: event | calendar | the change time (created_at, updated_at or deleted_at).
 [[nodiscard]] inline idempotency_key idempotency_key_for(const calendar_connection_v2& e)
 {
-    const std::optional<timestamp>& at = e.change == calendar_connection_change::created   ? e.created_at
-                                         : e.change == calendar_connection_change::updated ? e.updated_at
-                                                                                           : e.deleted_at;
+    const std::optional<timestamp>* at = &e.deleted_at;
+    if (e.change == calendar_connection_change::created) at = &e.created_at;
+    if (e.change == calendar_connection_change::updated) at = &e.updated_at;
     const std::string_view name =
         event_traits<calendar_connection_v2>::names[static_cast<std::size_t>(e.change)];
     key_builder b("mb2");
     b.text(name).text(e.calendar_id);
-    if (at) {
-        b.time(at->time);
+    if (*at) {
+        b.time((*at)->time);
     } else {
         b.null();
     }

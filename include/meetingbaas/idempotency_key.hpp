@@ -217,9 +217,10 @@ public:
     key_builder& set_digest(const Range& items)
     {
         std::vector<std::string_view> sorted;
+        if constexpr (std::ranges::sized_range<const Range>) sorted.reserve(std::ranges::size(items));
         for (const auto& item : items) sorted.emplace_back(std::string_view(item));
-        std::sort(sorted.begin(), sorted.end());
-        sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+        std::ranges::sort(sorted);
+        sorted.erase(std::ranges::unique(sorted).begin(), sorted.end());
         detail::sha256_hasher h;
         for (const auto item : sorted) detail::hash_item(h, item);
         out_ += "|\\#";

@@ -57,9 +57,9 @@ struct record_view {
     outcome_kind outcome = outcome_kind::none;
     std::uint64_t fence = 0;  ///< fencing token; only the holder of the current fence may change the record
     utc_time expires_at{};    ///< lease end (in_progress) or retention end (completed), UTC
-    std::string_view fingerprint;  ///< payload fingerprint; empty = not checked
-    std::string_view
-        outcome_data;  ///< application bytes (e.g. the HTTP response to replay); empty when in progress
+    std::string_view fingerprint{};  ///< payload fingerprint; empty = not checked
+    /// Application bytes (e.g. the HTTP response to replay); empty while in progress.
+    std::string_view outcome_data{};
 };
 
 /// A record as read from a store.

@@ -62,6 +62,8 @@ public:
     {}
     memory_idempotency_store(const memory_idempotency_store&) = delete;
     memory_idempotency_store& operator=(const memory_idempotency_store&) = delete;
+    memory_idempotency_store(memory_idempotency_store&&) = delete;  // workers hold references to it
+    memory_idempotency_store& operator=(memory_idempotency_store&&) = delete;
     ~memory_idempotency_store()
     {
         for (std::size_t i = 0; i < shard_count_; ++i) shards_[i].clear();

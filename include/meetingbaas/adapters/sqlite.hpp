@@ -16,6 +16,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -328,9 +329,12 @@ private:
 
 inline result<transaction> database::begin_transaction(transaction_kind kind)
 {
-    const char* sql = kind == transaction_kind::immediate   ? "BEGIN IMMEDIATE"
-                      : kind == transaction_kind::exclusive ? "BEGIN EXCLUSIVE"
-                                                            : "BEGIN DEFERRED";
+    const char* sql = "BEGIN IMMEDIATE";
+    switch (kind) {
+        case transaction_kind::deferred: sql = "BEGIN DEFERRED"; break;
+        case transaction_kind::immediate: break;
+        case transaction_kind::exclusive: sql = "BEGIN EXCLUSIVE"; break;
+    }
     const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK) return detail::make_error(db_, rc, sql);
     return transaction(db_);
@@ -352,10 +356,9 @@ inline result<transaction> database::begin_transaction(transaction_kind kind)
     database db(raw);  // owns raw even on failure (sqlite3_open_v2 may allocate a handle anyway)
     if (rc != SQLITE_OK) return detail::make_error(raw, rc, "sqlite open " + path);
     sqlite3_extended_result_codes(raw, 1);
-    const auto timeout = options.busy_timeout.count();
-    sqlite3_busy_timeout(raw, timeout > std::numeric_limits<int>::max() ? std::numeric_limits<int>::max()
-                              : timeout < 0                             ? 0
-                                                                        : static_cast<int>(timeout));
+    const auto timeout = std::clamp<std::chrono::milliseconds::rep>(options.busy_timeout.count(), 0,
+                                                                    std::numeric_limits<int>::max());
+    sqlite3_busy_timeout(raw, static_cast<int>(timeout));
     if (options.foreign_keys) {
         if (auto r = db.exec("PRAGMA foreign_keys=ON"); !r) return r.error();
     }
@@ -363,10 +366,13 @@ inline result<transaction> database::begin_transaction(transaction_kind kind)
         if (options.wal) {
             if (auto r = db.exec("PRAGMA journal_mode=WAL"); !r) return r.error();
         }
-        const char* sync = options.synchronous == synchronous_mode::off      ? "PRAGMA synchronous=OFF"
-                           : options.synchronous == synchronous_mode::normal ? "PRAGMA synchronous=NORMAL"
-                           : options.synchronous == synchronous_mode::full   ? "PRAGMA synchronous=FULL"
-                                                                             : "PRAGMA synchronous=EXTRA";
+        const char* sync = "PRAGMA synchronous=NORMAL";
+        switch (options.synchronous) {
+            case synchronous_mode::off: sync = "PRAGMA synchronous=OFF"; break;
+            case synchronous_mode::normal: break;
+            case synchronous_mode::full: sync = "PRAGMA synchronous=FULL"; break;
+            case synchronous_mode::extra: sync = "PRAGMA synchronous=EXTRA"; break;
+        }
         if (auto r = db.exec(sync); !r) return r.error();
     }
     return db;

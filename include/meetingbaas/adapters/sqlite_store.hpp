@@ -99,7 +99,7 @@ public:
     result<bool> insert_if_absent(std::string_view key, const record_view& r, utc_time now)
     {
         const std::lock_guard lock(s_->mutex);
-        statement_scope scope(s_->insert);
+        const statement_scope scope(s_->insert);
         if (auto b = bind_key(s_->insert, 1, key); !b) return std::move(b).error();
         if (auto b = bind_record(s_->insert, 2, r); !b) return std::move(b).error();
         auto step = s_->insert.step();
@@ -117,7 +117,7 @@ public:
     {
         const std::lock_guard lock(s_->mutex);
         statement& st = s_->load;
-        statement_scope scope(st);
+        const statement_scope scope(st);
         if (auto b = bind_key(st, 1, key); !b) return std::move(b).error();
         auto step = st.step();
         if (!step) return std::move(step).error();
@@ -142,7 +142,7 @@ public:
     {
         const std::lock_guard lock(s_->mutex);
         statement& st = s_->cas;
-        statement_scope scope(st);
+        const statement_scope scope(st);
         if (auto b = bind_key(st, 1, key); !b) return std::move(b).error();
         if (auto b = st.bind_int64(2, static_cast<std::int64_t>(expected_fence)); !b)
             return std::move(b).error();
@@ -156,7 +156,7 @@ public:
     {
         const std::lock_guard lock(s_->mutex);
         statement& st = s_->erase;
-        statement_scope scope(st);
+        const statement_scope scope(st);
         if (auto b = bind_key(st, 1, key); !b) return std::move(b).error();
         if (auto b = st.bind_int64(2, static_cast<std::int64_t>(fence)); !b) return std::move(b).error();
         auto step = st.step();
@@ -194,6 +194,11 @@ private:
         sqlite_store_options options;
         std::size_t inserts_since_purge = 0;
 
+        state() = default;
+        state(const state&) = delete;
+        state& operator=(const state&) = delete;
+        state(state&&) = delete;
+        state& operator=(state&&) = delete;
         ~state()
         {
             // Finalize statements before the connection closes.
@@ -212,6 +217,8 @@ private:
         explicit statement_scope(statement& s) noexcept : st(s) {}
         statement_scope(const statement_scope&) = delete;
         statement_scope& operator=(const statement_scope&) = delete;
+        statement_scope(statement_scope&&) = delete;
+        statement_scope& operator=(statement_scope&&) = delete;
         ~statement_scope() { st.reset(); }
     };
 
@@ -224,7 +231,7 @@ private:
             const char c = t[i];
             const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
             const bool digit = c >= '0' && c <= '9';
-            if (!(alpha || (i > 0 && digit))) return false;
+            if (!alpha && (i == 0 || !digit)) return false;
         }
         return true;
     }
@@ -248,7 +255,7 @@ private:
     result<std::size_t> purge_locked(utc_time now, std::size_t limit)
     {
         statement& st = s_->purge;
-        statement_scope scope(st);
+        const statement_scope scope(st);
         if (auto b = st.bind_int64(1, now.time_since_epoch().count()); !b) return std::move(b).error();
         const auto bounded = static_cast<std::int64_t>(limit > 1'000'000'000 ? 1'000'000'000 : limit);
         if (auto b = st.bind_int64(2, bounded); !b) return std::move(b).error();
