@@ -29,7 +29,7 @@ int main()
         auto begun = guard->begin(key);
         if (!begun || !begun->acquired()) return 1;
         std::printf("scheduling the bot once: %s\n", key.str().c_str());
-        if (!guard->complete(begun->claim, mb::outcome_kind::applied, "bot_id=6c1a...")) return 1;
+        if (!guard->complete(begun->claim, mb::work_outcome::applied, "bot_id=6c1a...")) return 1;
     }
     auto store = mb::sqlite_idempotency_store::open(path);  // "after a restart"
     if (!store) return 1;

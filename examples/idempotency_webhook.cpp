@@ -50,7 +50,7 @@ int handle(Guard& guard, const std::string& body, bool crash_midway = false)
     std::printf("  processing %s (fence %llu)\n", begun->claim.key.str().c_str(),
                 static_cast<unsigned long long>(begun->claim.fence));
     if (crash_midway) return 500;  // the worker dies: neither complete() nor release()
-    if (!guard.complete(begun->claim, mb::outcome_kind::applied, "scheduled 3 bots")) return 503;
+    if (!guard.complete(begun->claim, mb::work_outcome::applied, "scheduled 3 bots")) return 503;
     return 200;
 }
 

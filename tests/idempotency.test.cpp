@@ -59,7 +59,7 @@ TEST_CASE("suggested_http_status follows the IETF idempotency-key draft", "[idem
     STATIC_REQUIRE(mb::suggested_http_status(mb::begin_status::mismatch) == 422);
     STATIC_REQUIRE(mb::suggested_http_status(mb::begin_status::acquired) == 202);
     CHECK(mb::to_string(mb::begin_status::mismatch) == "mismatch");
-    CHECK(mb::to_string(mb::outcome_kind::ambiguous) == "ambiguous");
+    CHECK(mb::to_string(mb::work_outcome::ambiguous) == "ambiguous");
     CHECK(mb::to_string(mb::record_state::completed) == "completed");
 }
 
@@ -93,7 +93,7 @@ TEST_CASE("idempotency_guard works with the system clock", "[idempotency]")
     const auto now = std::chrono::system_clock::now();
     CHECK(a->claim.lease_until > now + 1min);
     CHECK(a->claim.lease_until <= now + 2min + 1s);
-    REQUIRE(guard->complete(a->claim, mb::outcome_kind::applied, "ok"));
+    REQUIRE(guard->complete(a->claim, mb::work_outcome::applied, "ok"));
     auto b = guard->begin(mb::svix_delivery_key("msg_1"), mb::fingerprint_body("{}"));
     REQUIRE(b);
     CHECK(b->status == mb::begin_status::completed);
@@ -102,7 +102,7 @@ TEST_CASE("idempotency_guard works with the system clock", "[idempotency]")
 TEST_CASE("memory_idempotency_store rejects inserts into a full shard by default", "[memory_store]")
 {
     mb::memory_idempotency_store store({.shards = 1, .capacity = 4});
-    const mb::record_view r{mb::record_state::completed, mb::outcome_kind::applied, 1, at(1'000), {}, {}};
+    const mb::record_view r{mb::record_state::completed, mb::work_outcome::applied, 1, at(1'000), {}, {}};
     for (int i = 0; i < 4; ++i) REQUIRE(*store.insert_if_absent("k" + std::to_string(i), r, at(0)));
     auto full = store.insert_if_absent("k4", r, at(0));
     REQUIRE_FALSE(full);
@@ -122,11 +122,11 @@ TEST_CASE("memory_idempotency_store evict_completed never evicts an in-progress 
     mb::memory_idempotency_store store(
         {.shards = 1, .capacity = 3, .when_full = mb::capacity_policy::evict_completed});
     const mb::record_view busy{
-        mb::record_state::in_progress, mb::outcome_kind::none, 1, at(1'000'000), {}, {}};
+        mb::record_state::in_progress, mb::work_outcome::none, 1, at(1'000'000), {}, {}};
     const mb::record_view done_late{
-        mb::record_state::completed, mb::outcome_kind::applied, 1, at(900'000), {}, {}};
+        mb::record_state::completed, mb::work_outcome::applied, 1, at(900'000), {}, {}};
     const mb::record_view done_soon{
-        mb::record_state::completed, mb::outcome_kind::applied, 1, at(500'000), {}, {}};
+        mb::record_state::completed, mb::work_outcome::applied, 1, at(500'000), {}, {}};
     REQUIRE(*store.insert_if_absent("busy", busy, at(0)));
     REQUIRE(*store.insert_if_absent("late", done_late, at(0)));
     REQUIRE(*store.insert_if_absent("soon", done_soon, at(0)));
@@ -146,11 +146,11 @@ TEST_CASE("memory_idempotency_store evict_completed never evicts an in-progress 
 TEST_CASE("memory_idempotency_store sweeps expired records incrementally", "[memory_store]")
 {
     mb::memory_idempotency_store store({.shards = 4});
-    const mb::record_view r{mb::record_state::completed, mb::outcome_kind::applied, 1, at(100), {}, {}};
+    const mb::record_view r{mb::record_state::completed, mb::work_outcome::applied, 1, at(100), {}, {}};
     for (int i = 0; i < 1'000; ++i) REQUIRE(*store.insert_if_absent("old" + std::to_string(i), r, at(0)));
     CHECK(store.size() == 1'000);
     const mb::record_view fresh{
-        mb::record_state::completed, mb::outcome_kind::applied, 1, at(1'000'000), {}, {}};
+        mb::record_state::completed, mb::work_outcome::applied, 1, at(1'000'000), {}, {}};
     for (int i = 0; i < 1'000; ++i)
         REQUIRE(*store.insert_if_absent("new" + std::to_string(i), fresh, at(200)));
     // Each insert checks a couple of slots: a good share of the expired records is gone already.
@@ -166,7 +166,7 @@ TEST_CASE("memory_idempotency_store sweeps expired records incrementally", "[mem
 TEST_CASE("memory_idempotency_store keeps every record through growth and deletions", "[memory_store]")
 {
     mb::memory_idempotency_store store({.shards = 2});
-    const mb::record_view r{mb::record_state::in_progress, mb::outcome_kind::none, 3, at(1'000), "f", {}};
+    const mb::record_view r{mb::record_state::in_progress, mb::work_outcome::none, 3, at(1'000), "f", {}};
     for (int i = 0; i < 5'000; ++i) REQUIRE(*store.insert_if_absent("key-" + std::to_string(i), r, at(0)));
     for (int i = 0; i < 5'000; i += 3) REQUIRE(*store.erase_if_fence("key-" + std::to_string(i), 3));
     for (int i = 0; i < 5'000; ++i) {

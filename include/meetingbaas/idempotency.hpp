@@ -201,7 +201,7 @@ public:
             const utc_time until = now + std::chrono::duration_cast<std::chrono::microseconds>(lease);
             const std::uint64_t fresh = fresh_fence(k, now);
             const record_view claim_record{record_state::in_progress,
-                                           outcome_kind::none,
+                                           work_outcome::none,
                                            fresh,
                                            until,
                                            out.claim.payload_fingerprint,
@@ -247,23 +247,23 @@ public:
 
     /// Records the outcome and keeps it for options().retention. Errors: errc::fence_mismatch when the claim
     /// is stale (the lease expired and another worker took over, or the record expired and was removed).
-    result<void> complete(const idempotency_claim& claim, outcome_kind kind = outcome_kind::applied,
+    result<void> complete(const idempotency_claim& claim, work_outcome kind = work_outcome::applied,
                           std::string_view outcome_data = {})
     {
         return complete_for(claim, kind, outcome_data, options_.retention);
     }
 
     /// complete() with an explicit retention. Errors: also errc::invalid_argument when retention is shorter
-    /// than the lease, or kind is outcome_kind::none.
-    result<void> complete_for(const idempotency_claim& claim, outcome_kind kind,
+    /// than the lease, or kind is work_outcome::none.
+    result<void> complete_for(const idempotency_claim& claim, work_outcome kind,
                               std::string_view outcome_data, std::chrono::milliseconds retention)
     {
         if (retention < options_.lease) {
             return error{errc::invalid_argument, "idempotency_guard::complete",
                          "the retention must not be shorter than the lease"};
         }
-        if (kind == outcome_kind::none) {
-            return error{errc::invalid_argument, "idempotency_guard::complete", "outcome_kind::none"};
+        if (kind == work_outcome::none) {
+            return error{errc::invalid_argument, "idempotency_guard::complete", "work_outcome::none"};
         }
         const utc_time now = current_time();
         const record_view done{record_state::completed,
@@ -301,7 +301,7 @@ public:
         const utc_time now = current_time();
         const utc_time until = now + std::chrono::duration_cast<std::chrono::microseconds>(d);
         const record_view rec{
-            record_state::in_progress, outcome_kind::none, claim.fence, until, claim.payload_fingerprint, {}};
+            record_state::in_progress, work_outcome::none, claim.fence, until, claim.payload_fingerprint, {}};
         auto swapped = store_->compare_and_set(claim.key.view(), claim.fence, rec, now);
         if (!swapped) return std::move(swapped).error();
         if (!*swapped) return stale(claim, "renew");

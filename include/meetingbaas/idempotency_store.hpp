@@ -23,7 +23,7 @@ enum class record_state : std::uint8_t {
 };
 
 /// How a completed unit of work ended (what the stored outcome means).
-enum class outcome_kind : std::uint8_t {
+enum class work_outcome : std::uint8_t {
     none = 0,      ///< in-progress records carry no outcome
     applied = 1,   ///< the effects happened: replay the stored outcome, never run again
     rejected = 2,  ///< definitely not applied, and retrying cannot help (e.g. a 4xx): replay the rejection
@@ -40,13 +40,13 @@ constexpr std::string_view to_string(record_state s) noexcept
     return "unknown";
 }
 
-constexpr std::string_view to_string(outcome_kind k) noexcept
+constexpr std::string_view to_string(work_outcome k) noexcept
 {
     switch (k) {
-        case outcome_kind::none: return "none";
-        case outcome_kind::applied: return "applied";
-        case outcome_kind::rejected: return "rejected";
-        case outcome_kind::ambiguous: return "ambiguous";
+        case work_outcome::none: return "none";
+        case work_outcome::applied: return "applied";
+        case work_outcome::rejected: return "rejected";
+        case work_outcome::ambiguous: return "ambiguous";
     }
     return "unknown";
 }
@@ -54,7 +54,7 @@ constexpr std::string_view to_string(outcome_kind k) noexcept
 /// A record as written to a store: views, so that writing allocates nothing on the caller's side.
 struct record_view {
     record_state state = record_state::in_progress;
-    outcome_kind outcome = outcome_kind::none;
+    work_outcome outcome = work_outcome::none;
     std::uint64_t fence = 0;  ///< fencing token; only the holder of the current fence may change the record
     utc_time expires_at{};    ///< lease end (in_progress) or retention end (completed), UTC
     std::string_view fingerprint{};  ///< payload fingerprint; empty = not checked
@@ -65,7 +65,7 @@ struct record_view {
 /// A record as read from a store.
 struct idempotency_record {
     record_state state = record_state::in_progress;
-    outcome_kind outcome = outcome_kind::none;
+    work_outcome outcome = work_outcome::none;
     std::uint64_t fence = 0;
     utc_time expires_at{};
     std::string fingerprint;

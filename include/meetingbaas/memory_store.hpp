@@ -174,7 +174,7 @@ private:
         std::uint32_t outcome_size;
         std::uint32_t value_capacity;  // bytes available for fingerprint + outcome
         record_state state;
-        outcome_kind outcome;
+        work_outcome outcome;
 
         char* chars() noexcept { return reinterpret_cast<char*>(this + 1); }
         const char* chars() const noexcept { return reinterpret_cast<const char*>(this + 1); }

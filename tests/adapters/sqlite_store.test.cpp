@@ -71,7 +71,7 @@ TEST_CASE("sqlite_idempotency_store shares a file with other tables and stores",
     auto b = mb::sqlite_idempotency_store::open(path, {}, {.table = "actions"});
     REQUIRE(a);
     REQUIRE(b);
-    const mb::record_view r{mb::record_state::in_progress, mb::outcome_kind::none, 1, at(100), {}, {}};
+    const mb::record_view r{mb::record_state::in_progress, mb::work_outcome::none, 1, at(100), {}, {}};
     REQUIRE(*a->insert_if_absent("k", r, at(0)));
     REQUIRE(*b->insert_if_absent("k", r, at(0)));  // another table: independent
     auto a2 = mb::sqlite_idempotency_store::open(path, {}, {.table = "deliveries"});
@@ -83,11 +83,11 @@ TEST_CASE("sqlite_idempotency_store purges expired records in batches", "[sqlite
 {
     auto s = mb::sqlite_idempotency_store::open(":memory:", {}, {.purge_every = 10, .purge_batch = 5});
     REQUIRE(s);
-    const mb::record_view old_rec{mb::record_state::completed, mb::outcome_kind::applied, 1, at(100), {}, {}};
+    const mb::record_view old_rec{mb::record_state::completed, mb::work_outcome::applied, 1, at(100), {}, {}};
     for (int i = 0; i < 20; ++i) REQUIRE(*s->insert_if_absent("old" + std::to_string(i), old_rec, at(0)));
     CHECK(*s->size() == 20);  // nothing expired yet at the implicit purges
     const mb::record_view new_rec{
-        mb::record_state::completed, mb::outcome_kind::applied, 1, at(10'000), {}, {}};
+        mb::record_state::completed, mb::work_outcome::applied, 1, at(10'000), {}, {}};
     for (int i = 0; i < 10; ++i) REQUIRE(*s->insert_if_absent("new" + std::to_string(i), new_rec, at(200)));
     CHECK(*s->size() == 25);  // the 10th insert purged a batch of 5
     auto purged = s->purge_expired(at(200), 100);

@@ -68,7 +68,7 @@ void run(Factory make_store)
         auto holder = make_store();
         auto& store = deref(holder);
         const mb::record_view r{
-            mb::record_state::in_progress, mb::outcome_kind::none, 7, at(1'000), "fp", {}};
+            mb::record_state::in_progress, mb::work_outcome::none, 7, at(1'000), "fp", {}};
         auto first = store.insert_if_absent("k", r, at(0));
         REQUIRE(first);
         CHECK(*first);
@@ -92,7 +92,7 @@ void run(Factory make_store)
     {
         auto holder = make_store();
         auto& store = deref(holder);
-        const mb::record_view r{mb::record_state::in_progress, mb::outcome_kind::none, 1, at(10), {}, {}};
+        const mb::record_view r{mb::record_state::in_progress, mb::work_outcome::none, 1, at(10), {}, {}};
         REQUIRE(*store.insert_if_absent("k", r, at(0)));
         auto again = store.insert_if_absent("k", r, at(20));
         REQUIRE(again);
@@ -108,11 +108,11 @@ void run(Factory make_store)
         auto holder = make_store();
         auto& store = deref(holder);
         REQUIRE(*store.insert_if_absent(
-            "k", {mb::record_state::in_progress, mb::outcome_kind::none, 5, at(100), "fp", {}}, at(0)));
+            "k", {mb::record_state::in_progress, mb::work_outcome::none, 5, at(100), "fp", {}}, at(0)));
         const std::string big(10'000, 'x');
         const std::string payload = std::string("a\0b|\\c", 6) + big;
         const mb::record_view done{
-            mb::record_state::completed, mb::outcome_kind::rejected, 5, at(5'000), "fp", payload};
+            mb::record_state::completed, mb::work_outcome::rejected, 5, at(5'000), "fp", payload};
         auto wrong = store.compare_and_set("k", 4, done, at(1));
         REQUIRE(wrong);
         CHECK_FALSE(*wrong);
@@ -126,7 +126,7 @@ void run(Factory make_store)
         REQUIRE(loaded);
         REQUIRE(loaded->has_value());
         CHECK((*loaded)->state == mb::record_state::completed);
-        CHECK((*loaded)->outcome == mb::outcome_kind::rejected);
+        CHECK((*loaded)->outcome == mb::work_outcome::rejected);
         CHECK((*loaded)->outcome_data == payload);
         CHECK((*loaded)->expires_at == at(5'000));
 
@@ -166,12 +166,12 @@ void run(Factory make_store)
         REQUIRE(second->record.has_value());
         CHECK(second->record->expires_at == first->claim.lease_until);
 
-        REQUIRE(guard->complete(first->claim, mb::outcome_kind::applied, "HTTP 201"));
+        REQUIRE(guard->complete(first->claim, mb::work_outcome::applied, "HTTP 201"));
         auto third = guard->begin(key, "fp1");
         REQUIRE(third);
         CHECK(third->status == mb::begin_status::completed);
         REQUIRE(third->record.has_value());
-        CHECK(third->record->outcome == mb::outcome_kind::applied);
+        CHECK(third->record->outcome == mb::work_outcome::applied);
         CHECK(third->record->outcome_data == "HTTP 201");
         CHECK(third->record->expires_at == guard->current_time() + 1h);
     }
@@ -237,11 +237,11 @@ void run(Factory make_store)
         auto busy = guard->begin(key, "fp");
         REQUIRE(busy);
         CHECK(busy->status == mb::begin_status::in_progress);
-        REQUIRE(guard->complete(fresh->claim, mb::outcome_kind::ambiguous, "timeout after send"));
+        REQUIRE(guard->complete(fresh->claim, mb::work_outcome::ambiguous, "timeout after send"));
         auto done = guard->begin(key, "fp");
         REQUIRE(done);
         CHECK(done->status == mb::begin_status::completed);
-        CHECK(done->record->outcome == mb::outcome_kind::ambiguous);
+        CHECK(done->record->outcome == mb::work_outcome::ambiguous);
         CHECK(done->record->fence == fresh->claim.fence);
     }
 
@@ -321,7 +321,7 @@ void run(Factory make_store)
         const auto key = mb::make_key("test", 7);
         auto owner = guard->begin(key, "fp");
         REQUIRE(owner);
-        REQUIRE(guard->complete_for(owner->claim, mb::outcome_kind::applied, {}, 2min));
+        REQUIRE(guard->complete_for(owner->claim, mb::work_outcome::applied, {}, 2min));
         clock.advance(2min - 1us);
         auto kept = guard->begin(key, "fp");
         REQUIRE(kept);
@@ -345,10 +345,10 @@ void run(Factory make_store)
         REQUIRE(guard);
         auto owner = guard->begin(mb::make_key("test", 8));
         REQUIRE(owner);
-        auto short_retention = guard->complete_for(owner->claim, mb::outcome_kind::applied, {}, 10s);
+        auto short_retention = guard->complete_for(owner->claim, mb::work_outcome::applied, {}, 10s);
         REQUIRE_FALSE(short_retention);
         CHECK(short_retention.error().code == mb::errc::invalid_argument);
-        auto no_kind = guard->complete(owner->claim, mb::outcome_kind::none);
+        auto no_kind = guard->complete(owner->claim, mb::work_outcome::none);
         REQUIRE_FALSE(no_kind);
         CHECK(no_kind.error().code == mb::errc::invalid_argument);
         auto long_lease = guard->begin_for(mb::make_key("test", 9), {}, 2h);

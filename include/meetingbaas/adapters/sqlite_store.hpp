@@ -129,7 +129,7 @@ public:
                          "corrupt record (state or outcome)"};
         }
         idempotency_record rec{static_cast<record_state>(state_value),
-                               static_cast<outcome_kind>(outcome),
+                               static_cast<work_outcome>(outcome),
                                static_cast<std::uint64_t>(st.column_int64(2)),
                                utc_time(std::chrono::microseconds(st.column_int64(3))),
                                std::string(st.column_blob(4)),
