@@ -245,8 +245,9 @@ public:
         return error{errc::conflict, std::string(k), "the record kept changing during begin(); retry later"};
     }
 
-    /// Records the outcome and keeps it for options().retention. Errors: errc::fence_mismatch when the claim
-    /// is stale (the lease expired and another worker took over, or the record expired and was removed).
+    /// Records the outcome and keeps it for options().retention. This consumes the claim: afterwards the
+    /// claim is stale. Errors: errc::fence_mismatch when the claim is stale (the lease expired and another
+    /// worker took over, the record expired and was removed, or the claim was already completed).
     result<void> complete(const idempotency_claim& claim, work_outcome kind = work_outcome::applied,
                           std::string_view outcome_data = {})
     {
@@ -266,12 +267,13 @@ public:
             return error{errc::invalid_argument, "idempotency_guard::complete", "work_outcome::none"};
         }
         const utc_time now = current_time();
-        const record_view done{record_state::completed,
-                               kind,
-                               claim.fence,
-                               now + std::chrono::duration_cast<std::chrono::microseconds>(retention),
-                               claim.payload_fingerprint,
-                               outcome_data};
+        // The completed record gets fence + 1: completion consumes the claim, so a second complete(), a
+        // release() (which would delete the outcome) or a renew() (which would reopen it) with the same
+        // claim fails with fence_mismatch instead of corrupting the record.
+        const record_view done{
+            record_state::completed,   kind,
+            claim.fence + 1,           now + std::chrono::duration_cast<std::chrono::microseconds>(retention),
+            claim.payload_fingerprint, outcome_data};
         auto swapped = store_->compare_and_set(claim.key.view(), claim.fence, done, now);
         if (!swapped) return std::move(swapped).error();
         if (!*swapped) return stale(claim, "complete");

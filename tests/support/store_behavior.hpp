@@ -167,6 +167,16 @@ void run(Factory make_store)
         CHECK(second->record->expires_at == first->claim.lease_until);
 
         REQUIRE(guard->complete(first->claim, mb::work_outcome::applied, "HTTP 201"));
+        // Completion consumes the claim: it can no longer change the record.
+        auto again = guard->complete(first->claim, mb::work_outcome::rejected, "other");
+        REQUIRE_FALSE(again);
+        CHECK(again.error().code == mb::errc::fence_mismatch);
+        auto reopen = guard->renew(first->claim);
+        REQUIRE_FALSE(reopen);
+        CHECK(reopen.error().code == mb::errc::fence_mismatch);
+        auto drop = guard->release(first->claim);
+        REQUIRE_FALSE(drop);
+        CHECK(drop.error().code == mb::errc::fence_mismatch);
         auto third = guard->begin(key, "fp1");
         REQUIRE(third);
         CHECK(third->status == mb::begin_status::completed);
@@ -242,7 +252,7 @@ void run(Factory make_store)
         REQUIRE(done);
         CHECK(done->status == mb::begin_status::completed);
         CHECK(done->record->outcome == mb::work_outcome::ambiguous);
-        CHECK(done->record->fence == fresh->claim.fence);
+        CHECK(done->record->fence == fresh->claim.fence + 1);
     }
 
     SECTION("a lease just short of expiry is not taken over; an expired one can still complete untaken")
