@@ -15,7 +15,9 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <stop_token>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <unistd.h>
@@ -93,6 +95,44 @@ void BM_ack_sqlite(benchmark::State& state, bool duplicate)
     run(state, rx, duplicate);
 }
 
+/// The same, with automatic WAL checkpoints off on the request path's connections and a PASSIVE checkpoint
+/// every 100 ms from another thread (what calendar_sync_server does once per second).
+void BM_ack_sqlite_checkpoint_thread(benchmark::State& state)
+{
+    const auto path = temp_state();
+    auto open_quiet = [&]() -> mb::result<mb::sqlite::database> {
+        auto db = mb::sqlite::open(path);
+        if (!db) return db.error();
+        if (auto r = db->exec("PRAGMA wal_autocheckpoint=0"); !r) return r.error();
+        return db;
+    };
+    auto qdb = open_quiet();
+    auto sdb = open_quiet();
+    if (!qdb || !sdb) {
+        state.SkipWithError("cannot open the state file");
+        return;
+    }
+    auto queue = mb::sqlite_job_queue<>::attach(std::move(*qdb));
+    auto store = mb::sqlite_idempotency_store::attach(std::move(*sdb));
+    auto checkpointer_db = mb::sqlite::open(path);
+    if (!queue || !store || !checkpointer_db) {
+        state.SkipWithError("cannot open the state file");
+        return;
+    }
+    std::jthread checkpointer([&](std::stop_token stop) {
+        while (!stop.stop_requested()) {
+            (void)checkpointer_db->exec("PRAGMA wal_checkpoint(PASSIVE)");
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    });
+    auto guard = *mb::make_idempotency_guard(*store);
+    mb::webhook_verifier verifier;
+    verifier.accept_v1(*mb::api_key_keyring::from_keys({api_key}));
+    mb::webhook_receiver<mb::webhook_verifier, decltype(guard), mb::sqlite_job_queue<>> rx(verifier, guard,
+                                                                                           *queue);
+    run(state, rx, false);
+}
+
 void BM_ack_memory(benchmark::State& state, bool duplicate)
 {
     mb::memory_idempotency_store store;
@@ -146,6 +186,7 @@ void BM_lease_ack_sqlite(benchmark::State& state)
 
 BENCHMARK_CAPTURE(BM_ack_sqlite, new_delivery, false)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_ack_sqlite, duplicate, true)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ack_sqlite_checkpoint_thread)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_ack_memory, new_delivery, false)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_ack_memory, duplicate, true)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_enqueue_sqlite)->Unit(benchmark::kMicrosecond);

@@ -348,8 +348,23 @@ int main(int argc, char** argv)
         return 1;
     }
 
-    auto queue = mb::sqlite_job_queue<>::open(cfg.state);
-    auto store = mb::sqlite_idempotency_store::open(cfg.state);
+    // Automatic WAL checkpoints (an fsync every ~1000 pages) are off on the request path's connections; the
+    // housekeeping thread below checkpoints once per second instead.
+    auto open_quiet = [&]() -> mb::result<mb::sqlite::database> {
+        auto db = mb::sqlite::open(cfg.state);
+        if (!db) return db.error();
+        if (auto r = db->exec("PRAGMA wal_autocheckpoint=0"); !r) return r.error();
+        return db;
+    };
+    auto queue_db = open_quiet();
+    auto store_db = open_quiet();
+    auto housekeeping_db = mb::sqlite::open(cfg.state);
+    if (!queue_db || !store_db || !housekeeping_db) {
+        std::cerr << "calendar_sync_server: cannot open " << cfg.state << "\n";
+        return 1;
+    }
+    auto queue = mb::sqlite_job_queue<>::attach(std::move(*queue_db));
+    auto store = mb::sqlite_idempotency_store::attach(std::move(*store_db));
     auto state = mb::sqlite_event_state::open(cfg.state);
     if (!queue || !store || !state) {
         const auto& e = !queue ? queue.error() : !store ? store.error() : state.error();
@@ -525,8 +540,29 @@ int main(int argc, char** argv)
                   << "\n";
         stop.request_stop();
         signal.notify();
+        for (auto& t : workers) t.join();
         return 1;
     }
+
+    // Housekeeping: a PASSIVE WAL checkpoint every second (off the request path), and every hour forget
+    // completed jobs older than the 72 h deduplication window.
+    std::thread housekeeping([&] {
+        auto next_purge = std::chrono::steady_clock::now();
+        const auto token = stop.get_token();
+        std::mutex m;
+        std::condition_variable_any cv;
+        while (!token.stop_requested()) {
+            (void)housekeeping_db->exec("PRAGMA wal_checkpoint(PASSIVE)");
+            if (std::chrono::steady_clock::now() >= next_purge) {
+                const auto purged = queue->purge_completed(mb::queue_now(std::chrono::system_clock{}) - 72h);
+                if (purged && *purged > 0) log.line("purged completed_jobs=" + std::to_string(*purged));
+                next_purge += 1h;
+            }
+            std::unique_lock lock(m);
+            cv.wait_for(lock, token, 1s, [] { return false; });
+        }
+        (void)housekeeping_db->exec("PRAGMA wal_checkpoint(PASSIVE)");
+    });
 
     std::thread signal_thread([&] {
         int received = 0;
@@ -547,6 +583,7 @@ int main(int argc, char** argv)
     stop.request_stop();
     signal.notify();
     for (auto& t : workers) t.join();
+    housekeeping.join();
     if (signal_thread.joinable()) {
         pthread_kill(signal_thread.native_handle(), SIGTERM);  // wakes sigwait if no signal came
         signal_thread.join();

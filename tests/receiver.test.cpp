@@ -237,7 +237,7 @@ TEST_CASE("webhook_receiver verifies v2 Svix signatures and deduplicates by svix
     CHECK(rx.handle("POST", stale, body).status == 401);
 }
 
-TEST_CASE("webhook_receiver answers 503 and keeps no claim when the queue fails", "[receiver]")
+TEST_CASE("webhook_receiver answers 503 when the queue fails and accepts the sender's retry", "[receiver]")
 {
     struct broken_queue : meetingbaas::in_memory_job_queue<> {
         bool broken = true;
@@ -258,7 +258,7 @@ TEST_CASE("webhook_receiver answers 503 and keeps no claim when the queue fails"
     const auto r = rx.handle("POST", v1_headers(), body);
     CHECK(r.status == 503);
     CHECK_THAT(r.detail, Catch::Matchers::ContainsSubstring("disk full"));
-    queue.broken = false;  // the sender retries: the claim was released, so it is accepted now
+    queue.broken = false;  // the sender retries: nothing was recorded, so it is accepted now
     CHECK(rx.handle("POST", v1_headers(), body).kind == receipt_kind::accepted);
 }
 

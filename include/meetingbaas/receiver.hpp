@@ -7,8 +7,9 @@
 //   413  body over the limit (checked before anything else is read)
 //   401  authenticity: missing or wrong x-meeting-baas-api-key (v1), bad signature or stale timestamp (v2)
 //   400  not a valid event envelope
-//   200  accepted: calendar.sync_events enqueued once (a duplicate is also 200, with nothing enqueued)
-//   200  well-formed other events: handed to the application's callback once
+//   200  accepted: calendar.sync_events enqueued once, deduplicated by the job's unique key (a duplicate is
+//        also 200, with nothing enqueued)
+//   200  well-formed other events: handed to the application's callback once (an idempotency claim)
 //   405  not a POST; 500 the HMAC backend failed; 503 storage failed (the sender retries)
 //
 // It never calls the Meeting BaaS API: the reply depends only on local work (verify, parse, one idempotency
@@ -44,10 +45,11 @@ inline constexpr std::string_view calendar_sync_job_kind = "calendar.sync_events
 /// Options of a webhook_receiver.
 struct receiver_options {
     std::size_t max_body_bytes = std::size_t{1} << 20;  ///< 1 MiB: larger bodies get 413
-    /// How long a delivery's key is held while it is being enqueued (a crash inside this window lets a
-    /// redelivery claim it again once it ends).
+    /// Other event types: how long a delivery's key is held while the application's callback runs (a crash
+    /// inside this window lets a redelivery claim it again once it ends).
     std::chrono::milliseconds claim_lease{std::chrono::seconds(10)};
-    /// How long a concurrent duplicate waits for the first copy to be enqueued before answering 503.
+    /// Other event types: how long a concurrent duplicate waits for the first copy's callback before
+    /// answering 503 (0 in single-threaded servers).
     std::chrono::milliseconds duplicate_wait{std::chrono::milliseconds(500)};
     std::chrono::milliseconds duplicate_poll{std::chrono::milliseconds(2)};
     parse_options parse{};
@@ -160,11 +162,29 @@ public:
 
         auto key = default_delivery_key(*parsed, *verified);
         r.key = key.str();
+
+        if (is_sync) {
+            // The job's unique key is the deduplication: one atomic insert-if-absent, so concurrent copies
+            // and a crash at any point can never enqueue twice, and a redelivery finds the job (pending, or
+            // completed and kept until purge_completed).
+            auto job = queue_->enqueue(job_spec{std::string(calendar_sync_job_kind),
+                                                std::string(verified->bytes()), r.key, std::nullopt});
+            if (!job) return reject(std::move(r), 503, reject_reason::unavailable, to_string(job.error()));
+            r.job_id = job->id;
+            r.status = 200;
+            if (!job->inserted) return duplicate(std::move(r));
+            notify_();
+            bump(metrics_ ? &metrics_->deliveries_accepted : nullptr);
+            r.kind = receipt_kind::accepted;
+            r.body = "accepted";
+            return r;
+        }
+
+        // Other events go to the application once: the idempotency guard claims the key around the callback.
         auto begun =
             guard_->begin_for(std::move(key), fingerprint_body(verified->bytes()), options_.claim_lease);
         if (!begun) return reject(std::move(r), 503, reject_reason::unavailable, to_string(begun.error()));
-
-        // A concurrent copy holds the claim for a moment (verify + enqueue): wait for it, briefly.
+        // A concurrent copy holds the claim while its callback runs: wait for it, briefly.
         const auto give_up = std::chrono::steady_clock::now() + options_.duplicate_wait;
         while (begun->status == begin_status::in_progress && std::chrono::steady_clock::now() < give_up) {
             std::this_thread::sleep_for(options_.duplicate_poll);
@@ -176,44 +196,21 @@ public:
         switch (begun->status) {
             case begin_status::completed:
             case begin_status::mismatch:  // same key, other bytes: still the same delivery for us
-                bump(metrics_ ? &metrics_->duplicates : nullptr);
-                r.kind = receipt_kind::duplicate;
-                r.status = 200;
-                r.body = "duplicate";
                 if (begun->status == begin_status::mismatch) r.detail = "same key, different body";
-                return r;
+                r.status = 200;
+                return duplicate(std::move(r));
             case begin_status::in_progress:
                 return reject(std::move(r), 503, reject_reason::unavailable,
-                              "a copy of this delivery is still being accepted");
+                              "a copy of this delivery is still being handled");
             case begin_status::acquired: break;
         }
-
-        if (is_sync) {
-            auto job = queue_->enqueue(job_spec{std::string(calendar_sync_job_kind),
-                                                std::string(verified->bytes()), r.key, std::nullopt});
-            if (!job) {
-                (void)guard_->release(begun->claim);
-                return reject(std::move(r), 503, reject_reason::unavailable, to_string(job.error()));
-            }
-            r.job_id = job->id;
-            if (!job->inserted) r.detail = "already queued";
-        } else {
-            on_other_(*parsed, *verified);
-        }
+        on_other_(*parsed, *verified);
         if (auto done = guard_->complete(begun->claim); !done) {
-            // The work is queued (unique by key), so a redelivery is still absorbed by the queue; report it.
-            r.detail = "accepted, but the idempotency record was not completed: " + to_string(done.error());
+            r.detail = "handled, but the idempotency record was not completed: " + to_string(done.error());
         }
-        if (is_sync) {
-            notify_();
-            bump(metrics_ ? &metrics_->deliveries_accepted : nullptr);
-            r.kind = receipt_kind::accepted;
-            r.body = "accepted";
-        } else {
-            bump(metrics_ ? &metrics_->unknown_events : nullptr);
-            r.kind = receipt_kind::other_event;
-            r.body = "ok";
-        }
+        bump(metrics_ ? &metrics_->unknown_events : nullptr);
+        r.kind = receipt_kind::other_event;
+        r.body = "ok";
         r.status = 200;
         return r;
     }
@@ -235,6 +232,14 @@ private:
                 }
             },
             d.event);
+    }
+
+    receipt duplicate(receipt r)
+    {
+        bump(metrics_ ? &metrics_->duplicates : nullptr);
+        r.kind = receipt_kind::duplicate;
+        r.body = "duplicate";
+        return r;
     }
 
     receipt reject(receipt r, int status, reject_reason reason, std::string detail)

@@ -128,8 +128,15 @@ public:
     {
         auto db = sqlite::open(path, options);
         if (!db) return db.error();
-        if (auto r = db->exec(detail::sqlite_queue_schema); !r) return r.error();
-        return sqlite_job_queue(std::move(*db), std::move(clock));
+        return attach(std::move(*db), std::move(clock));
+    }
+
+    /// Uses an already open connection (the queue takes it over), creating the tables when needed: e.g.
+    /// one opened with `PRAGMA wal_autocheckpoint=0` when checkpoints run elsewhere (see docs/perf/sync.md).
+    [[nodiscard]] static result<sqlite_job_queue> attach(sqlite::database db, Clock clock = Clock{})
+    {
+        if (auto r = db.exec(detail::sqlite_queue_schema); !r) return r.error();
+        return sqlite_job_queue(std::move(db), std::move(clock));
     }
 
     sqlite_job_queue(sqlite_job_queue&& other) noexcept
