@@ -11,6 +11,7 @@
 #include <benchmark/benchmark.h>
 #include <curl/curl.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -131,8 +132,78 @@ void parse_v1_event_only(benchmark::State& state)
     }
 }
 
+/// Paired: each iteration makes one bare request and one client request, in alternating order, timing
+/// each; the counters report the two means and the client's overhead. Load drift on a shared machine
+/// hits both halves of each pair alike, which the separate benchmarks above cannot guarantee.
+template <bool Typed, bool BareParses = false>
+void paired_overhead(benchmark::State& state)
+{
+    const std::string url = server().base_url() + "/calendar_events/" + event_uuid;
+    CURL* h = curl_easy_init();
+    curl_slist* headers = curl_slist_append(nullptr, "x-meeting-baas-api-key: test-key");
+    headers = curl_slist_append(headers, "Accept: application/json");
+    std::string body;
+    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &append);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    auto client = make_client();
+    const std::string path = std::string("/calendar_events/") + event_uuid;
+
+    using clock = std::chrono::steady_clock;
+    clock::duration bare{}, ours{};
+    auto bare_once = [&] {
+        const auto t0 = clock::now();
+        body.clear();
+        if (curl_easy_perform(h) != CURLE_OK) state.SkipWithError("curl_easy_perform failed");
+        if constexpr (BareParses) {
+            auto doc = nlohmann::json::parse(body, nullptr, false);
+            benchmark::DoNotOptimize(doc);
+        }
+        benchmark::DoNotOptimize(body.data());
+        bare += clock::now() - t0;
+    };
+    auto ours_once = [&] {
+        const auto t0 = clock::now();
+        if constexpr (Typed) {
+            auto event = client.v1_get_event(event_uuid);
+            if (!event) state.SkipWithError("v1_get_event failed");
+            benchmark::DoNotOptimize(event);
+        } else {
+            auto response = client.send(meetingbaas::http_method::get, path, {}, meetingbaas::request_safety::idempotent);
+            if (!response) state.SkipWithError("send failed");
+            benchmark::DoNotOptimize(response);
+        }
+        ours += clock::now() - t0;
+    };
+    bool flip = false;
+    for (auto _ : state) {
+        if (flip) {
+            ours_once();
+            bare_once();
+        } else {
+            bare_once();
+            ours_once();
+        }
+        flip = !flip;
+    }
+    const double n = static_cast<double>(state.iterations());
+    const double bare_us = std::chrono::duration<double, std::micro>(bare).count() / n;
+    const double ours_us = std::chrono::duration<double, std::micro>(ours).count() / n;
+    state.counters["bare_us"] = bare_us;
+    state.counters["client_us"] = ours_us;
+    state.counters["overhead_pct"] = 100.0 * (ours_us - bare_us) / bare_us;
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(h);
+}
+
 }  // namespace
 
+BENCHMARK(paired_overhead<false>)->Name("paired/client_send_raw_vs_bare")->MinTime(2.0);
+BENCHMARK(paired_overhead<true>)->Name("paired/client_v1_get_event_vs_bare")->MinTime(2.0);
+BENCHMARK(paired_overhead<true, true>)->Name("paired/client_v1_get_event_vs_bare_plus_json_parse")->MinTime(2.0);
 BENCHMARK(bare_libcurl_get_event)->UseRealTime()->MinTime(1.0);
 BENCHMARK(bare_libcurl_get_event_and_parse_json)->UseRealTime()->MinTime(1.0);
 BENCHMARK(client_send_raw)->UseRealTime()->MinTime(1.0);
