@@ -586,6 +586,27 @@ TEST_CASE("api_client reports malformed 2xx bodies with the JSON Pointer of the 
     CHECK(h.fake.requests().size() == 1);  // a malformed answer is not retried
 }
 
+TEST_CASE("api_client refuses deeply nested answers before building them", "[api_client]")
+{
+    const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+    auto event = nlohmann::json::parse(read_data("api.v1.get_event.json"));
+    const auto hostile = event.dump().insert(1, "\"extra\":" + deep + ",");  // deep inside a valid event
+    harness h;
+    h.fake.respond(200, hostile).respond(404, deep).respond(200, std::string(65, '{'));
+    const auto r = h.client.v1_get_event("e1");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == errc::malformed_response);
+    CHECK_THAT(r.error().message, ContainsSubstring("too_deep"));
+    const auto not_found = h.client.v1_get_event("e1");
+    REQUIRE_FALSE(not_found);
+    CHECK(not_found.error().code == errc::http_status);  // a deep error body is not read, only excerpted
+    CHECK(not_found.error().http_status == 404);
+    CHECK(h.client.v1_get_event("e1").error().message.starts_with("too_deep"));
+
+    constexpr std::string_view nested_in_strings = R"({"a":"[[[[[[","b":["\"{{{{"]})";
+    STATIC_REQUIRE(meetingbaas::detail::json_nesting_depth(nested_in_strings, 64) == 2);
+}
+
 TEST_CASE("api_client reports malformed events inside a page by their position", "[api_client]")
 {
     auto page = nlohmann::json::parse(read_data("api.v1.list_events.page.json"));

@@ -206,10 +206,10 @@ inline bool read_error_body(const nlohmann::json& body, api_error& e)
         if (auto delay = parse_retry_after(*header, now)) e.retry_after = *delay;
     }
     if (!response.body.empty()) {
-        const auto doc = nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
-        if (!doc.is_discarded() && detail::read_error_body(doc, e)) {
+        const auto doc = detail::parse_json_body(response.body);
+        if (doc && detail::read_error_body(*doc, e)) {
             e.code = errc::api_error;
-        } else if (doc.is_discarded()) {
+        } else if (!doc) {
             e.message = detail::body_excerpt(response.body);
         }
     }

@@ -550,10 +550,47 @@ result<std::vector<T>> parse_array(const nlohmann::json& j, const std::string& p
     return out;
 }
 
-/// Parses `body` as JSON without exceptions.
+/// The deepest nesting an API answer may have. Meeting BaaS answers nest about 6 levels; the limit keeps
+/// nlohmann's recursive copy and dump far from the stack's end on hostile input.
+inline constexpr std::size_t max_api_json_depth = 64;
+
+/// The maximum nesting depth of the JSON text `body` (brackets outside strings), stopping early once
+/// `limit` is exceeded. Linear, no allocation; the text need not be valid JSON.
+constexpr std::size_t json_nesting_depth(std::string_view body, std::size_t limit) noexcept
+{
+    std::size_t depth = 0, deepest = 0;
+    bool in_string = false, escaped = false;
+    for (const char c : body) {
+        if (in_string) {
+            if (escaped) {
+                escaped = false;
+            } else if (c == '\\') {
+                escaped = true;
+            } else if (c == '"') {
+                in_string = false;
+            }
+            continue;
+        }
+        if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > deepest) deepest = depth;
+            if (deepest > limit) return deepest;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+    return deepest;
+}
+
+/// Parses `body` as JSON without exceptions. Errors: empty_input, too_deep (more than
+/// max_api_json_depth levels), malformed_json; `where` is "/".
 inline result<nlohmann::json> parse_json_body(std::string_view body)
 {
     if (body.empty()) return error{errc::empty_input, "/", "empty body"};
+    if (json_nesting_depth(body, max_api_json_depth) > max_api_json_depth) {
+        return error{errc::too_deep, "/", "nesting deeper than " + std::to_string(max_api_json_depth) + " levels"};
+    }
     auto doc = nlohmann::json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded()) return error{errc::malformed_json, "/", "the body is not valid JSON"};
     return doc;
