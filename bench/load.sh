@@ -12,6 +12,9 @@
 #               acknowledgement path (C++: verify, parse, claim, enqueue into SQLite; Express: parse, Set);
 #               the servers then process them (GET each affected event from the fake API).
 #  * duplicate: the same delivery over and over (the dedupe path).
+#  * paced:     an open-loop client (python3) sending new deliveries at RATE per second (default 500) over 8
+#               keep-alive connections; latency counted from each request's scheduled time. wrk is closed-loop
+#               and saturates the machine; this one shows the latency at a steady rate.
 # Express is installed with npm into a temporary directory (never committed).
 set -euo pipefail
 
@@ -21,7 +24,8 @@ duration=${DURATION:-10s}
 connections=${CONNECTIONS:-32}
 threads=${THREADS:-2}
 workers=${WORKERS:-2}
-scenarios=${SCENARIOS:-"unique duplicate"}
+scenarios=${SCENARIOS:-"duplicate paced unique"}
+rate=${RATE:-500}
 slow_api_ms=${SLOW_API_MS:-0}
 key=load-test-key
 
@@ -99,8 +103,46 @@ wrk.headers["x-meeting-baas-api-key"] = "$key"
 wrk.body = '{"event":"calendar.sync_events","data":{"calendar_id":"62cf1c20-6d72-4a52-9217-c391ec23d7bf","last_updated_ts":"2026-09-14T08:42:17Z","affected_event_uuids":["00000000-0000-4000-8000-000000000001"]}}'
 EOF
 
+cat >"$tmp/paced.py" <<'PY'
+import http.client, json, sys, threading, time, random
+host, port, rate, seconds, key = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+conns = 8
+lat = []; errors = [0]; lock = threading.Lock()
+start = time.monotonic() + 0.2
+def worker(w):
+    c = http.client.HTTPConnection(host, port, timeout=10)
+    per = rate / conns; n = 0; mine = []
+    while True:
+        t = start + (n + w / conns) / per
+        if t > start + seconds: break
+        now = time.monotonic()
+        if t > now: time.sleep(t - now)
+        ts = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(1767225600 + w * 10**8 + n))
+        body = json.dumps({"event": "calendar.sync_events", "data": {"calendar_id": "62cf1c20-6d72-4a52-9217-c391ec23d7bf", "last_updated_ts": ts, "affected_event_uuids": ["00000000-0000-4000-8000-%012d" % (n % 500 + 1)]}})
+        try:
+            c.request("POST", "/webhooks/meeting-baas", body, {"Content-Type": "application/json", "x-meeting-baas-api-key": key})
+            r = c.getresponse(); r.read()
+            if r.status != 200: errors[0] += 1
+        except Exception:
+            errors[0] += 1; c = http.client.HTTPConnection(host, port, timeout=10)
+        mine.append((time.monotonic() - t) * 1000)  # from the scheduled time: no coordinated omission
+        n += 1
+    with lock: lat.extend(mine)
+ts = [threading.Thread(target=worker, args=(w,)) for w in range(conns)]
+[t.start() for t in ts]; [t.join() for t in ts]
+lat.sort()
+q = lambda p: lat[min(len(lat) - 1, int(len(lat) * p))]
+print("%d requests at %.0f/s: p50 %.2f ms, p99 %.2f ms, max %.2f ms, errors %d" % (len(lat), rate, q(0.5), q(0.99), lat[-1], errors[0]))
+PY
+
 run() {  # name port scenario -> "rps p50 p99 non2xx"
   local out
+  if [[ $3 == paced ]]; then
+    out=$(python3 "$tmp/paced.py" 127.0.0.1 "$2" "$rate" "${duration%s}" "$key")
+    echo "$out" >"$tmp/$1-$3.txt"
+    awk -v rate="$rate" '{gsub(",", ""); print rate, $6 "ms", $9 "ms", $NF}' <<<"$out"
+    return
+  fi
   wrk -t"$threads" -c"$connections" -d2s -s "$tmp/$3.lua" "http://127.0.0.1:$2/webhooks/meeting-baas" >/dev/null 2>&1 || true
   out=$(wrk --latency -t"$threads" -c"$connections" -d"$duration" -s "$tmp/$3.lua" "http://127.0.0.1:$2/webhooks/meeting-baas")
   echo "$out" >"$tmp/$1-$3.txt"
