@@ -112,7 +112,8 @@ void client_send_raw(benchmark::State& state)
     auto client = make_client();
     const std::string path = std::string("/calendar_events/") + event_uuid;
     for (auto _ : state) {
-        auto response = client.send(meetingbaas::http_method::get, path, {}, meetingbaas::request_safety::idempotent);
+        auto response =
+            client.send(meetingbaas::http_method::get, path, {}, meetingbaas::request_safety::idempotent);
         if (!response) state.SkipWithError("send failed");
         benchmark::DoNotOptimize(response);
     }
@@ -172,7 +173,8 @@ void paired_overhead(benchmark::State& state)
             if (!event) state.SkipWithError("v1_get_event failed");
             benchmark::DoNotOptimize(event);
         } else {
-            auto response = client.send(meetingbaas::http_method::get, path, {}, meetingbaas::request_safety::idempotent);
+            auto response =
+                client.send(meetingbaas::http_method::get, path, {}, meetingbaas::request_safety::idempotent);
             if (!response) state.SkipWithError("send failed");
             benchmark::DoNotOptimize(response);
         }
@@ -203,7 +205,9 @@ void paired_overhead(benchmark::State& state)
 
 BENCHMARK(paired_overhead<false>)->Name("paired/client_send_raw_vs_bare")->MinTime(2.0);
 BENCHMARK(paired_overhead<true>)->Name("paired/client_v1_get_event_vs_bare")->MinTime(2.0);
-BENCHMARK(paired_overhead<true, true>)->Name("paired/client_v1_get_event_vs_bare_plus_json_parse")->MinTime(2.0);
+BENCHMARK(paired_overhead<true, true>)
+    ->Name("paired/client_v1_get_event_vs_bare_plus_json_parse")
+    ->MinTime(2.0);
 BENCHMARK(bare_libcurl_get_event)->UseRealTime()->MinTime(1.0);
 BENCHMARK(bare_libcurl_get_event_and_parse_json)->UseRealTime()->MinTime(1.0);
 BENCHMARK(client_send_raw)->UseRealTime()->MinTime(1.0);

@@ -23,8 +23,8 @@ int run(const char* name, Http http, meetingbaas_test::fake_meetingbaas_api& ser
 
     server.inject(meetingbaas_test::fake_api_fault::status_503);
     server.inject(meetingbaas_test::fake_api_fault::status_429);  // Retry-After: 1
-    auto events = client.v1_list_events({.calendar_id = "62cf1c20-6d72-4a52-9217-c391ec23d7bf",
-                                         .status = meetingbaas::v1_event_status::all});
+    auto events = client.v1_list_events(
+        {.calendar_id = "62cf1c20-6d72-4a52-9217-c391ec23d7bf", .status = meetingbaas::v1_event_status::all});
     if (!events) {
         std::printf("%s: %s\n", name, meetingbaas::to_string(events.error()).c_str());
         return 1;
@@ -36,7 +36,8 @@ int run(const char* name, Http http, meetingbaas_test::fake_meetingbaas_api& ser
     auto scheduled = client.v1_schedule_bot("bf23a894-e787-4629-8947-43f4bea4ccd8", bot);
     if (!scheduled || scheduled->empty() || !scheduled->front().bot_param) return 1;
 
-    meetingbaas::api_client<Http&> wrong_key(client.http(), {.api_key = "not-the-key", .base_url = server.base_url()});
+    meetingbaas::api_client<Http&> wrong_key(client.http(),
+                                             {.api_key = "not-the-key", .base_url = server.base_url()});
     auto denied = wrong_key.v1_get_event("bf23a894-e787-4629-8947-43f4bea4ccd8");
     if (denied || denied.error().http_status != 401 || denied.error().attempts != 1) return 1;
     std::printf("%s: %s\n", name, meetingbaas::to_string(denied.error()).c_str());

@@ -20,9 +20,10 @@ int main()
         .backoff = {.initial = 10ms, .multiplier = 2.0, .maximum = 100ms},
         .stop = meetingbaas::stop_after_attempts(3) | meetingbaas::stop_after_elapsed(5s),
     });
-    meetingbaas::api_client client(meetingbaas::curl_http_client({.connect_timeout = 2s}),
-                                   {.api_key = "YOUR_API_KEY", .base_url = "http://127.0.0.1:9", .timeout = 3s},
-                                   meetingbaas::api_retry<>{.policy = quick});
+    meetingbaas::api_client client(
+        meetingbaas::curl_http_client({.connect_timeout = 2s}),
+        {.api_key = "YOUR_API_KEY", .base_url = "http://127.0.0.1:9", .timeout = 3s},
+        meetingbaas::api_retry<>{.policy = quick});
 
     const auto event = client.v1_get_event("f9dc9fa7-9eb9-4b53-b193-2b6834706c78");
     int rc = 1;
@@ -30,8 +31,10 @@ int main()
         const meetingbaas::api_error& e = event.error();
         std::printf("%s\n", meetingbaas::to_string(e).c_str());
         // gave up after 3 attempts; the last one failed to connect, so the request never left
-        if (e.code == meetingbaas::errc::retries_exhausted && e.last_attempt_code == meetingbaas::errc::transport_error &&
-            e.transport == meetingbaas::transport_errc::connect_failed && !e.may_have_been_sent && e.attempts == 3) {
+        if (e.code == meetingbaas::errc::retries_exhausted &&
+            e.last_attempt_code == meetingbaas::errc::transport_error &&
+            e.transport == meetingbaas::transport_errc::connect_failed && !e.may_have_been_sent &&
+            e.attempts == 3) {
             rc = 0;
         }
     }

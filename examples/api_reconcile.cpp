@@ -33,7 +33,8 @@ public:
 
     meetingbaas::http_result send(const meetingbaas::http_request& request)
     {
-        std::printf("  -> %s %s\n", std::string(meetingbaas::to_string(request.method)).c_str(), request.url.c_str());
+        std::printf("  -> %s %s\n", std::string(meetingbaas::to_string(request.method)).c_str(),
+                    request.url.c_str());
         const std::string prefix = "https://api.meetingbaas.com/calendar_events/";
         if (request.url.rfind(prefix, 0) != 0) return answer(404, R"({"error":"Not found"})");
         std::string rest = request.url.substr(prefix.size());
@@ -72,7 +73,8 @@ int main()
 {
     const std::string data = MEETINGBAAS_EXAMPLE_DATA_DIR;
     std::map<std::string, nlohmann::json> events;
-    const auto page = nlohmann::json::parse(read_file(data + "/api.v1.list_events.page.json"), nullptr, false);
+    const auto page =
+        nlohmann::json::parse(read_file(data + "/api.v1.list_events.page.json"), nullptr, false);
     const auto list = page.find("data");
     if (list == page.end() || !list->is_array()) return 1;
     for (const auto& e : *list) {
@@ -113,7 +115,8 @@ int main()
     }
     std::printf("scheduled %d, unscheduled %d, missing %d\n", scheduled, unscheduled, missing);
     // The recurring event gets a bot; the other live one already has one; the deleted one has none.
-    return (scheduled == 1 && unscheduled == 0 && missing == 1 && !events["bf23a894-e787-4629-8947-43f4bea4ccd8"]["bot_param"].is_null())
+    return (scheduled == 1 && unscheduled == 0 && missing == 1 &&
+            !events["bf23a894-e787-4629-8947-43f4bea4ccd8"]["bot_param"].is_null())
                ? 0
                : 1;
 }

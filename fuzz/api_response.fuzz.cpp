@@ -27,7 +27,8 @@ struct replay_client {
 };
 
 constexpr int statuses[] = {200, 201, 204, 301, 400, 401, 404, 409, 422, 429, 500, 503};
-constexpr const char* retry_afters[] = {"", "1", "0", "86400", "Sun, 06 Nov 1994 08:49:37 GMT", "x", "-1", "99999999999999999999"};
+constexpr const char* retry_afters[] = {
+    "", "1", "0", "86400", "Sun, 06 Nov 1994 08:49:37 GMT", "x", "-1", "99999999999999999999"};
 
 }  // namespace
 
@@ -39,9 +40,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     http.retry_after = retry_afters[data[1] % (sizeof retry_afters / sizeof retry_afters[0])];
     http.body.assign(reinterpret_cast<const char*>(data + 2), size - 2);
 
-    meetingbaas::api_client<replay_client&> client(http, {.api_key = "k", .base_url = "https://api.example.test",
-                                                          .max_pages = 4},
-                                                   meetingbaas::api_retry<>{.policy = meetingbaas::no_retry_policy});
+    meetingbaas::api_client<replay_client&> client(
+        http, {.api_key = "k", .base_url = "https://api.example.test", .max_pages = 4},
+        meetingbaas::api_retry<>{.policy = meetingbaas::no_retry_policy});
     auto check = [](const auto& r) {
         if (!r) {
             const auto text = meetingbaas::to_string(r.error());
@@ -56,6 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(client.v2_get_event("c1", "e1"));
     check(client.v2_list_events("c1", {}));
     check(client.v2_delete_bots("c1", {.series_id = "s1", .all_occurrences = true}));
-    (void)meetingbaas::api_error_from_response({http.status, {}, http.body}, "fuzz", std::chrono::sys_seconds{});
+    (void)meetingbaas::api_error_from_response({http.status, {}, http.body}, "fuzz",
+                                               std::chrono::sys_seconds{});
     return 0;
 }

@@ -37,7 +37,8 @@ struct recorded_sleeps {
     void operator()(std::chrono::milliseconds d) const { delays->push_back(d); }
 };
 
-using test_retry = meetingbaas::api_retry<meetingbaas::exponential_backoff, std::chrono::steady_clock, recorded_sleeps>;
+using test_retry =
+    meetingbaas::api_retry<meetingbaas::exponential_backoff, std::chrono::steady_clock, recorded_sleeps>;
 using test_client = meetingbaas::api_client<fake_http_client, test_retry>;
 
 struct harness {
@@ -46,7 +47,7 @@ struct harness {
     test_client client;
 
     explicit harness(meetingbaas::api_client_options options = {.api_key = "secret-key",
-                                                                 .base_url = "https://api.example.test"})
+                                                                .base_url = "https://api.example.test"})
         : client(fake, std::move(options), test_retry{.sleep = sleeps, .random = meetingbaas::splitmix64{7}})
     {}
 };
@@ -128,9 +129,10 @@ TEST_CASE("api_client v1_list_events sends the filters and follows cursors over 
     CHECK((*r)[0].uuid == "e1");
     CHECK((*r)[4].uuid == "e5");
     REQUIRE(h.fake.requests().size() == 3);
-    const std::string first = "https://api.example.test/calendar_events/?calendar_id=62cf1c20-6d72-4a52-9217-c391ec23d7bf"
-                              "&start_date_gte=2026-09-01T00%3A00%3A00Z&start_date_lte=2026-10-01T00%3A00%3A00Z"
-                              "&updated_at_gte=2026-09-14T08%3A00%3A00%2B02%3A00&status=all";
+    const std::string first =
+        "https://api.example.test/calendar_events/?calendar_id=62cf1c20-6d72-4a52-9217-c391ec23d7bf"
+        "&start_date_gte=2026-09-01T00%3A00%3A00Z&start_date_lte=2026-10-01T00%3A00%3A00Z"
+        "&updated_at_gte=2026-09-14T08%3A00%3A00%2B02%3A00&status=all";
     CHECK(h.fake.requests()[0].url == first);
     CHECK(h.fake.requests()[1].url == first + "&cursor=cur%2B1%2F%3D%3D");
     CHECK(h.fake.requests()[2].url == first + "&cursor=cur2");
@@ -141,10 +143,11 @@ TEST_CASE("api_client v1_for_each_event_page can stop early", "[api_client]")
     harness h;
     h.fake.respond(200, page_json({"e1"}, "c1")).respond(200, page_json({"e2"}, "c2"));
     std::vector<std::string> seen;
-    const auto pages = h.client.v1_for_each_event_page({.calendar_id = "cal"}, [&](meetingbaas::v1_event_page&& p) {
-        seen.push_back(p.data.at(0).uuid);
-        return false;
-    });
+    const auto pages =
+        h.client.v1_for_each_event_page({.calendar_id = "cal"}, [&](meetingbaas::v1_event_page&& p) {
+            seen.push_back(p.data.at(0).uuid);
+            return false;
+        });
     REQUIRE(pages);
     CHECK(*pages == 1);
     CHECK(seen == std::vector<std::string>{"e1"});
@@ -156,12 +159,15 @@ TEST_CASE("api_client follows a next URL only on the configured origin", "[api_c
     SECTION("an absolute URL on the same origin is followed as is")
     {
         harness h;
-        h.fake.respond(200, page_json({"e1"}, "https://API.example.test:443/calendar_events/?calendar_id=cal&cursor=x"))
+        h.fake
+            .respond(200, page_json({"e1"},
+                                    "https://API.example.test:443/calendar_events/?calendar_id=cal&cursor=x"))
             .respond(200, page_json({"e2"}, ""));
         const auto r = h.client.v1_list_events({.calendar_id = "cal"});
         REQUIRE(r);
         CHECK(r->size() == 2);
-        CHECK(h.fake.requests()[1].url == "https://API.example.test:443/calendar_events/?calendar_id=cal&cursor=x");
+        CHECK(h.fake.requests()[1].url ==
+              "https://API.example.test:443/calendar_events/?calendar_id=cal&cursor=x");
         CHECK(h.fake.requests()[1].headers.find("x-meeting-baas-api-key") == "secret-key");
     }
     SECTION("a path is resolved against the configured origin")
@@ -171,7 +177,8 @@ TEST_CASE("api_client follows a next URL only on the configured origin", "[api_c
             .respond(200, page_json({"e2"}, ""));
         const auto r = h.client.v1_list_events({.calendar_id = "cal"});
         REQUIRE(r);
-        CHECK(h.fake.requests()[1].url == "https://api.example.test/calendar_events/?calendar_id=cal&cursor=y");
+        CHECK(h.fake.requests()[1].url ==
+              "https://api.example.test/calendar_events/?calendar_id=cal&cursor=y");
     }
     SECTION("another host, scheme or port stops with pagination_loop before sending the key there")
     {
@@ -192,7 +199,9 @@ TEST_CASE("api_client follows a next URL only on the configured origin", "[api_c
 TEST_CASE("api_client stops a repeated cursor with pagination_loop", "[api_client]")
 {
     harness h;
-    h.fake.respond(200, page_json({"e1"}, "A")).respond(200, page_json({"e2"}, "B")).respond(200, page_json({"e3"}, "A"));
+    h.fake.respond(200, page_json({"e1"}, "A"))
+        .respond(200, page_json({"e2"}, "B"))
+        .respond(200, page_json({"e3"}, "A"));
     const auto r = h.client.v1_list_events({.calendar_id = "cal"});
     REQUIRE_FALSE(r);
     CHECK(r.error().code == errc::pagination_loop);
@@ -203,7 +212,9 @@ TEST_CASE("api_client stops a repeated cursor with pagination_loop", "[api_clien
 TEST_CASE("api_client stops after max_pages pages", "[api_client]")
 {
     harness h({.api_key = "k", .base_url = "https://api.example.test", .max_pages = 2});
-    h.fake.respond(200, page_json({"e1"}, "A")).respond(200, page_json({"e2"}, "B")).respond(200, page_json({"e3"}, "C"));
+    h.fake.respond(200, page_json({"e1"}, "A"))
+        .respond(200, page_json({"e2"}, "B"))
+        .respond(200, page_json({"e3"}, "C"));
     const auto r = h.client.v1_list_events({.calendar_id = "cal"});
     REQUIRE_FALSE(r);
     CHECK(r.error().code == errc::pagination_loop);
@@ -251,8 +262,9 @@ TEST_CASE("api_client rejects unusable arguments and options without sending", "
     }
     SECTION("unusable base URL")
     {
-        const auto base = GENERATE(as<std::string>{}, "ftp://api.example.test", "api.example.test", "https://",
-                                   "https://api.example.test?x=1", "https://user@api.example.test");
+        const auto base =
+            GENERATE(as<std::string>{}, "ftp://api.example.test", "api.example.test", "https://",
+                     "https://api.example.test?x=1", "https://user@api.example.test");
         CAPTURE(base);
         harness h({.api_key = "k", .base_url = base});
         CHECK(h.client.v1_get_event("e1").error().code == errc::invalid_url);
@@ -307,7 +319,9 @@ TEST_CASE("api_client v1 bot calls send the documented method, query and body", 
 TEST_CASE("api_client lists v1 calendars and resyncs", "[api_client]")
 {
     harness h;
-    h.fake.respond(200, R"([{"uuid":"c1","name":"Work","email":"a@b.example","google_id":"g1","resource_id":null},
+    h.fake
+        .respond(200,
+                 R"([{"uuid":"c1","name":"Work","email":"a@b.example","google_id":"g1","resource_id":null},
                            {"uuid":"c2","name":"Home","email":"c@d.example","google_id":"g2"}])")
         .respond(200, R"({"synced_calendars":["c1"],"errors":[["c2","token revoked"]]})");
     const auto calendars = h.client.v1_list_calendars();
@@ -342,9 +356,11 @@ TEST_CASE("api_client v2 lists events with limit and show_cancelled always sent"
     CHECK((*r)[0].bot_scheduled);
     CHECK((*r)[0].meeting_platform == "google_meet");
     CHECK(h.fake.requests()[0].url ==
-          "https://api.example.test/v2/calendars/cal/events?limit=50&show_cancelled=true&start_date=2026-09-01T00%3A00%3A00Z");
-    CHECK(h.fake.requests()[1].url == "https://api.example.test/v2/calendars/cal/events?limit=50&show_cancelled=true"
-                                      "&start_date=2026-09-01T00%3A00%3A00Z&cursor=n1");
+          "https://api.example.test/v2/calendars/cal/"
+          "events?limit=50&show_cancelled=true&start_date=2026-09-01T00%3A00%3A00Z");
+    CHECK(h.fake.requests()[1].url ==
+          "https://api.example.test/v2/calendars/cal/events?limit=50&show_cancelled=true"
+          "&start_date=2026-09-01T00%3A00%3A00Z&cursor=n1");
 }
 
 TEST_CASE("api_client v2 list stops a repeated cursor", "[api_client]")
@@ -381,12 +397,15 @@ TEST_CASE("api_client v2 gets one event from the data envelope", "[api_client]")
     CHECK(h.fake.requests()[0].url == "https://api.example.test/v2/calendars/cal/events/ev%201");
 }
 
-TEST_CASE("api_client v2 bot calls carry JSON bodies, DELETE included, and report partial success", "[api_client]")
+TEST_CASE("api_client v2 bot calls carry JSON bodies, DELETE included, and report partial success",
+          "[api_client]")
 {
     harness h;
     const std::string partial = R"({"success":true,"data":[{"event_id":"ev1"}],
         "errors":[{"event_id":"ev2","code":"BOT_ALREADY_EXISTS","message":"already scheduled","details":null}]})";
-    h.fake.respond(201, partial).respond(200, partial).respond(200, R"({"success":true,"data":[{"event_id":"ev1"}],"errors":[]})");
+    h.fake.respond(201, partial)
+        .respond(200, partial)
+        .respond(200, R"({"success":true,"data":[{"event_id":"ev1"}],"errors":[]})");
 
     meetingbaas::v2_bot_config config;
     config.bot_name = "Notetaker";
@@ -417,8 +436,10 @@ TEST_CASE("api_client v2 bot calls carry JSON bodies, DELETE included, and repor
           nlohmann::json::parse(R"({"bot_name":"Notetaker","entry_message":"hi",
               "timeout_config":{"waiting_room_timeout":600},"series_id":"s1","all_occurrences":true})"));
     CHECK(reqs[1].method == http_method::patch);
-    CHECK(nlohmann::json::parse(reqs[1].body) ==
-          nlohmann::json::parse(R"({"recording_mode":"audio_only","series_id":"s1","all_occurrences":false,"event_id":"ev1"})"));
+    CHECK(
+        nlohmann::json::parse(reqs[1].body) ==
+        nlohmann::json::parse(
+            R"({"recording_mode":"audio_only","series_id":"s1","all_occurrences":false,"event_id":"ev1"})"));
     CHECK(reqs[2].method == http_method::delete_);
     CHECK(reqs[2].headers.find("Content-Type") == "application/json");
     CHECK(nlohmann::json::parse(reqs[2].body) ==
@@ -437,7 +458,8 @@ TEST_CASE("api_client maps v1 error bodies to api_error values without retrying 
     const auto r = GENERATE(values<row>({
         {404, R"({"error":"BotNotFound"})", errc::api_error, "BotNotFound", "BotNotFound"},
         {404, R"({"error":"Bot not found"})", errc::api_error, "", "Bot not found"},
-        {401, R"({"error":{"code":"InvalidApiKey","message":"bad key"}})", errc::api_error, "InvalidApiKey", "bad key"},
+        {401, R"({"error":{"code":"InvalidApiKey","message":"bad key"}})", errc::api_error, "InvalidApiKey",
+         "bad key"},
         {400, R"({"message":"calendar_id is required"})", errc::api_error, "", "calendar_id is required"},
         {422, R"({"detail":"invalid uuid"})", errc::api_error, "", "invalid uuid"},
         {403, R"("Forbidden")", errc::api_error, "", "Forbidden"},
@@ -482,7 +504,8 @@ TEST_CASE("api_client honours Retry-After and the v2 body retryAfter on 429", "[
 TEST_CASE("api_client treats the daily bot cap 429 as final", "[api_client]")
 {
     harness h;
-    h.fake.respond(429, R"({"success":false,"error":"Too Many Requests","code":"FST_ERR_DAILY_BOT_CAP_REACHED",
+    h.fake.respond(429,
+                   R"({"success":false,"error":"Too Many Requests","code":"FST_ERR_DAILY_BOT_CAP_REACHED",
                            "statusCode":429,"message":"Daily bot cap reached","retryAfter":3600})",
                    {{"retry-after", "3600"}});
     meetingbaas::v2_bot_config config;
@@ -646,8 +669,8 @@ TEST_CASE("api_client with no_retry_policy makes exactly one attempt", "[api_cli
 {
     fake_http_client fake;
     fake.respond(503, "").respond(200, "{}");
-    meetingbaas::api_client<fake_http_client&> client(fake, {.api_key = "k"},
-                                                      meetingbaas::api_retry<>{.policy = meetingbaas::no_retry_policy});
+    meetingbaas::api_client<fake_http_client&> client(
+        fake, {.api_key = "k"}, meetingbaas::api_retry<>{.policy = meetingbaas::no_retry_policy});
     const auto r = client.v1_get_event("e1");
     REQUIRE_FALSE(r);
     CHECK(r.error().code == errc::retries_exhausted);
@@ -662,7 +685,8 @@ TEST_CASE("api_client limits each attempt's timeout to the policy's remaining ti
     fake.respond(200, read_data("api.v1.get_event.json"));
     test_retry retry{.sleep = {}, .random = meetingbaas::splitmix64{1}};
     retry.policy.stop = meetingbaas::stop_after_attempts(3) | meetingbaas::stop_after_elapsed(2s);
-    meetingbaas::api_client<fake_http_client&, test_retry> client(fake, {.api_key = "k", .timeout = 10s}, retry);
+    meetingbaas::api_client<fake_http_client&, test_retry> client(fake, {.api_key = "k", .timeout = 10s},
+                                                                  retry);
     REQUIRE(client.v1_get_event("e1"));
     CHECK(fake.requests()[0].timeout <= 2s);
     CHECK(fake.requests()[0].timeout > 1s);

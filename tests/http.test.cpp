@@ -95,7 +95,8 @@ TEST_CASE("transport_error assumes the request may have been sent unless told ot
     const meetingbaas::transport_error e;
     CHECK(e.may_have_been_sent);
     CHECK(e.kind == meetingbaas::transport_errc::other);
-    const meetingbaas::http_result r = meetingbaas::transport_error{meetingbaas::transport_errc::connect_failed, false, "refused"};
+    const meetingbaas::http_result r =
+        meetingbaas::transport_error{meetingbaas::transport_errc::connect_failed, false, "refused"};
     REQUIRE_FALSE(r);
     CHECK_FALSE(r.error().may_have_been_sent);
 }

@@ -20,8 +20,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -47,16 +47,16 @@ namespace meetingbaas::inline v0 {
 ///    attempt's failure is described by the other fields and `last_attempt_code`.
 struct api_error {
     errc code{};
-    int http_status = 0;        ///< 0 when no HTTP answer arrived
+    int http_status = 0;          ///< 0 when no HTTP answer arrived
     std::string provider_code{};  ///< e.g. "FST_ERR_DAILY_BOT_CAP_REACHED", "BotNotFound"; empty if none
     std::string message{};        ///< the provider's or the transport's message, for logs
     std::optional<std::chrono::milliseconds> retry_after{};  ///< max(Retry-After header, body retryAfter)
     std::string where{};      ///< JSON Pointer for malformed_response; otherwise the field or parameter
     std::string operation{};  ///< e.g. "GET /calendar_events/{uuid}"
     std::optional<transport_errc> transport{};  ///< set for transport failures
-    bool may_have_been_sent = true;           ///< false only when the request surely did not leave
-    std::uint32_t attempts = 0;               ///< attempts made (1 without retries)
-    errc last_attempt_code{};                 ///< the last attempt's code (equals `code` unless retries gave up)
+    bool may_have_been_sent = true;             ///< false only when the request surely did not leave
+    std::uint32_t attempts = 0;                 ///< attempts made (1 without retries)
+    errc last_attempt_code{};  ///< the last attempt's code (equals `code` unless retries gave up)
 
     /// The v2 daily bot cap (429 FST_ERR_DAILY_BOT_CAP_REACHED): final, do not retry within seconds.
     [[nodiscard]] bool is_daily_bot_cap() const noexcept
@@ -94,7 +94,7 @@ using api_result = result<T, api_error>;
 
 /// Options of an api_client (a plain aggregate).
 struct api_client_options {
-    std::string api_key{};                                ///< sent as x-meeting-baas-api-key; required
+    std::string api_key{};                                 ///< sent as x-meeting-baas-api-key; required
     std::string base_url = "https://api.meetingbaas.com";  ///< scheme://host[:port][/prefix], no trailing '/'
     std::string user_agent = "meetingbaas-webhooks/" + std::to_string(version_major) + "." +
                              std::to_string(version_minor) + "." + std::to_string(version_patch);
@@ -121,7 +121,8 @@ inline bool looks_like_error_code(std::string_view s) noexcept
 {
     if (s.empty() || s.size() > 80) return false;
     for (const char c : s) {
-        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+        const bool ok =
+            (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
         if (!ok) return false;
     }
     return true;
@@ -153,8 +154,9 @@ inline bool read_error_body(const nlohmann::json& body, api_error& e)
     if (const auto err = body.find("error"); err != body.end()) {
         if (err->is_string() && !err->get_ref<const std::string&>().empty()) {
             const auto& s = err->get_ref<const std::string&>();
-            if (e.provider_code.empty() && looks_like_error_code(s)) e.provider_code = s;  // v1 "InvalidApiKey"
-            if (e.message.empty()) e.message = s;                                       // v2 "Rate Limited"
+            if (e.provider_code.empty() && looks_like_error_code(s))
+                e.provider_code = s;               // v1 "InvalidApiKey"
+            if (e.message.empty()) e.message = s;  // v2 "Rate Limited"
             found = true;
         } else if (err->is_object()) {
             api_error inner;
@@ -184,7 +186,8 @@ inline bool read_error_body(const nlohmann::json& body, api_error& e)
             if (d >= 0 && d < 9.0e18) seconds = static_cast<std::int64_t>(d + 0.999);  // round up: a floor
         }
         if (seconds) {
-            if (auto delay = retry_after_from_seconds(*seconds)) e.retry_after = combine_pushback(e.retry_after, *delay);
+            if (auto delay = retry_after_from_seconds(*seconds))
+                e.retry_after = combine_pushback(e.retry_after, *delay);
         }
     }
     return found;
@@ -231,7 +234,8 @@ inline bool read_error_body(const nlohmann::json& body, api_error& e)
 }
 
 /// The api_error for a 2xx answer whose body does not fit the schema.
-[[nodiscard]] inline api_error api_error_from_malformed(const error& parse_error, int status, std::string operation)
+[[nodiscard]] inline api_error api_error_from_malformed(const error& parse_error, int status,
+                                                        std::string operation)
 {
     api_error e;
     e.code = errc::malformed_response;
@@ -251,7 +255,6 @@ enum class request_safety {
     safe_to_repeat,  ///< not idempotent in HTTP terms, but documented as harmless to repeat
     unsafe,          ///< only retried when the request surely did not leave (connect failed)
 };
-
 
 /// How an api_client retries: the policy (a value), the classifier, and the injected effects. A plain
 /// aggregate; the defaults are the Meeting BaaS defaults of retry.hpp (meetingbaas_api_policy: full-jitter
@@ -312,12 +315,9 @@ public:
     /// Precondition: `retry.policy` is valid (`!retry.policy.check()`; build it with checked() or
     /// validated()). Cheap: no I/O, no allocation beyond the options.
     explicit api_client(Client client, api_client_options options, Retry retry = Retry{})
-        : client_(std::forward<Client>(client)),
-          options_(std::move(options)),
+        : client_(std::forward<Client>(client)), options_(std::move(options)),
           retrier_(retry.policy, retry.clock, std::move(retry.random), std::move(retry.hooks)),
-          budget_(retry.budget),
-          classify_(std::move(retry.classify)),
-          sleep_(std::move(retry.sleep))
+          budget_(retry.budget), classify_(std::move(retry.classify)), sleep_(std::move(retry.sleep))
     {}
 
     [[nodiscard]] const api_client_options& options() const noexcept { return options_; }
@@ -382,7 +382,8 @@ public:
                 return pagination_error(op, "the next cursor repeated: " + detail::body_excerpt(*next, 120));
             }
             if (pages >= options_.max_pages) {
-                return pagination_error(op, "more than max_pages (" + std::to_string(options_.max_pages) + ") pages");
+                return pagination_error(op, "more than max_pages (" + std::to_string(options_.max_pages) +
+                                                ") pages");
             }
             auto followed = follow_next(query, *next, op);
             if (!followed) return followed.error();
@@ -414,11 +415,12 @@ public:
 
     /// POST /calendar_events/{uuid}/bot?all_occurrences=...: schedules a bot; returns the updated
     /// event(s). Retried like an idempotent call: the POST overwrites the event's bot (spec §4.3).
-    api_result<std::vector<v1_event>> v1_schedule_bot(std::string_view event_uuid, const v1_bot_config& config,
-                                                      bool all_occurrences = false)
+    api_result<std::vector<v1_event>>
+    v1_schedule_bot(std::string_view event_uuid, const v1_bot_config& config, bool all_occurrences = false)
     {
         constexpr std::string_view op = "POST /calendar_events/{uuid}/bot";
-        if (config.bot_name.empty()) return argument_error(op, "bot_name", "bot_name is required to schedule");
+        if (config.bot_name.empty())
+            return argument_error(op, "bot_name", "bot_name is required to schedule");
         return v1_bot_call(http_method::post, event_uuid, config.to_json().dump(), all_occurrences, op,
                            request_safety::safe_to_repeat);
     }
@@ -435,10 +437,12 @@ public:
 
     /// DELETE /calendar_events/{uuid}/bot?all_occurrences=...: unschedules (idempotent: no error when
     /// no bot was scheduled).
-    api_result<std::vector<v1_event>> v1_unschedule_bot(std::string_view event_uuid, bool all_occurrences = false)
+    api_result<std::vector<v1_event>> v1_unschedule_bot(std::string_view event_uuid,
+                                                        bool all_occurrences = false)
     {
         constexpr std::string_view op = "DELETE /calendar_events/{uuid}/bot";
-        return v1_bot_call(http_method::delete_, event_uuid, {}, all_occurrences, op, request_safety::idempotent);
+        return v1_bot_call(http_method::delete_, event_uuid, {}, all_occurrences, op,
+                           request_safety::idempotent);
     }
 
     /// POST /calendars/resync_all[?days=N]: resyncs every calendar (may trigger calendar.sync_events).
@@ -488,7 +492,8 @@ public:
                                                               const v2_event_query& query)
     {
         constexpr std::string_view op = "GET /v2/calendars/{calendar_id}/events";
-        if (query.limit < 1 || query.limit > 250) return argument_error(op, "limit", "limit must be in 1..250");
+        if (query.limit < 1 || query.limit > 250)
+            return argument_error(op, "limit", "limit must be in 1..250");
         auto url = endpoint_with_id("/v2/calendars/", calendar_id, "/events", op);
         if (!url) return url.error();
         detail::query_builder q;
@@ -510,7 +515,8 @@ public:
 
     /// GET /v2/calendars/{calendar_id}/events, every page (forward cursors; a repeated cursor or more
     /// than max_pages pages stops with pagination_loop).
-    api_result<std::vector<v2_event_summary>> v2_list_events(std::string_view calendar_id, v2_event_query query)
+    api_result<std::vector<v2_event_summary>> v2_list_events(std::string_view calendar_id,
+                                                             v2_event_query query)
     {
         constexpr std::string_view op = "GET /v2/calendars/{calendar_id}/events";
         std::vector<v2_event_summary> all;
@@ -522,10 +528,12 @@ public:
             for (auto& e : page->data) all.push_back(std::move(e));
             if (!page->cursor) return all;
             if (!seen.insert(*page->cursor).second) {
-                return pagination_error(op, "the cursor repeated: " + detail::body_excerpt(*page->cursor, 120));
+                return pagination_error(op,
+                                        "the cursor repeated: " + detail::body_excerpt(*page->cursor, 120));
             }
             if (pages >= options_.max_pages) {
-                return pagination_error(op, "more than max_pages (" + std::to_string(options_.max_pages) + ") pages");
+                return pagination_error(op, "more than max_pages (" + std::to_string(options_.max_pages) +
+                                                ") pages");
             }
             query.cursor = std::move(page->cursor);
         }
@@ -556,8 +564,10 @@ public:
                                                const v2_bot_config& config)
     {
         constexpr std::string_view op = "POST /v2/calendars/{calendar_id}/bots";
-        if (config.bot_name.empty()) return argument_error(op, "bot_name", "bot_name is required to schedule");
-        return v2_bot_call(http_method::post, calendar_id, target, &config, op, request_safety::safe_to_repeat);
+        if (config.bot_name.empty())
+            return argument_error(op, "bot_name", "bot_name is required to schedule");
+        return v2_bot_call(http_method::post, calendar_id, target, &config, op,
+                           request_safety::safe_to_repeat);
     }
 
     /// PATCH /v2/calendars/{calendar_id}/bots (409 when the bot is no longer `scheduled`: final).
@@ -572,7 +582,8 @@ public:
     api_result<v2_bot_result> v2_delete_bots(std::string_view calendar_id, const v2_bot_target& target)
     {
         constexpr std::string_view op = "DELETE /v2/calendars/{calendar_id}/bots";
-        return v2_bot_call(http_method::delete_, calendar_id, target, nullptr, op, request_safety::idempotent);
+        return v2_bot_call(http_method::delete_, calendar_id, target, nullptr, op,
+                           request_safety::idempotent);
     }
 
     // ----------------------------------------------------------------------------------------------
@@ -585,8 +596,9 @@ public:
     api_result<http_response> send(http_method method, std::string_view path_and_query, std::string body,
                                    request_safety safety, std::string_view operation = {})
     {
-        const std::string op = operation.empty() ? std::string(to_string(method)) + " " + std::string(path_and_query)
-                                                 : std::string(operation);
+        const std::string op = operation.empty()
+                                   ? std::string(to_string(method)) + " " + std::string(path_and_query)
+                                   : std::string(operation);
         if (path_and_query.empty() || path_and_query.front() != '/') {
             return argument_error(op, "path", "the path must start with '/'");
         }
@@ -664,8 +676,8 @@ private:
     }
 
     /// base_url + prefix + percent-encoded id + suffix.
-    api_result<std::string> endpoint_with_id(std::string_view prefix, std::string_view id, std::string_view suffix,
-                                             std::string_view op) const
+    api_result<std::string> endpoint_with_id(std::string_view prefix, std::string_view id,
+                                             std::string_view suffix, std::string_view op) const
     {
         if (id.empty()) return argument_error(op, "id", "the identifier must not be empty");
         auto url = endpoint(prefix, op);
@@ -699,7 +711,8 @@ private:
     }
 
     /// The URL of the page after one whose `next` is `next` (spec §4.1, "Pagination").
-    api_result<std::string> follow_next(const v1_event_query& query, const std::string& next, std::string_view op) const
+    api_result<std::string> follow_next(const v1_event_query& query, const std::string& next,
+                                        std::string_view op) const
     {
         const bool absolute = next.starts_with("http://") || next.starts_with("https://") ||
                               next.starts_with("HTTP://") || next.starts_with("HTTPS://");
@@ -712,8 +725,9 @@ private:
                 return e;
             }
             if (!detail::same_origin(*target, *base)) {
-                return pagination_error(op, "the next URL leaves the configured origin " + detail::origin_of(*base) +
-                                                ": " + detail::body_excerpt(detail::origin_of(*target), 120));
+                return pagination_error(op, "the next URL leaves the configured origin " +
+                                                detail::origin_of(*base) + ": " +
+                                                detail::body_excerpt(detail::origin_of(*target), 120));
             }
             return next;
         }
@@ -743,8 +757,9 @@ private:
         return parsed(parse_v1_event_page(std::move(doc->body)), doc->status, op);
     }
 
-    api_result<std::vector<v1_event>> v1_bot_call(http_method method, std::string_view event_uuid, std::string body,
-                                                  bool all_occurrences, std::string_view op, request_safety safety)
+    api_result<std::vector<v1_event>> v1_bot_call(http_method method, std::string_view event_uuid,
+                                                  std::string body, bool all_occurrences, std::string_view op,
+                                                  request_safety safety)
     {
         auto url = endpoint_with_id("/calendar_events/", event_uuid, "/bot", op);
         if (!url) return url.error();
@@ -756,8 +771,9 @@ private:
         return parsed(parse_v1_event_list(doc->body), doc->status, op);
     }
 
-    api_result<v2_bot_result> v2_bot_call(http_method method, std::string_view calendar_id, const v2_bot_target& target,
-                                          const v2_bot_config* config, std::string_view op, request_safety safety)
+    api_result<v2_bot_result> v2_bot_call(http_method method, std::string_view calendar_id,
+                                          const v2_bot_target& target, const v2_bot_config* config,
+                                          std::string_view op, request_safety safety)
     {
         if (target.series_id.empty()) return argument_error(op, "series_id", "series_id is required");
         if (!target.all_occurrences && (!target.event_id || target.event_id->empty())) {
@@ -774,8 +790,8 @@ private:
     }
 
     /// execute() + JSON parsing of the 2xx body.
-    api_result<json_answer> call_json(http_method method, std::string url, std::string body, std::string_view op,
-                                      request_safety safety)
+    api_result<json_answer> call_json(http_method method, std::string url, std::string body,
+                                      std::string_view op, request_safety safety)
     {
         auto response = execute(method, std::move(url), std::move(body), op, safety);
         if (!response) return response.error();
@@ -805,18 +821,20 @@ private:
         auto response = client_.send(request);
         if (!response) return api_error_from_transport(response.error(), std::string(op));
         if (response->status >= 200 && response->status < 300) return std::move(*response);
-        return api_error_from_response(*response, std::string(op),
-                                       std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+        return api_error_from_response(
+            *response, std::string(op),
+            std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
     }
 
     /// Sends the request through the retrier: each attempt is classified (retry.hpp), and a retry waits
     /// max(backoff with jitter, Retry-After) through the injected sleeper.
-    api_result<http_response> execute(http_method method, std::string url, std::string body, std::string_view op,
-                                      request_safety safety)
+    api_result<http_response> execute(http_method method, std::string url, std::string body,
+                                      std::string_view op, request_safety safety)
     {
         auto request = make_request(method, std::move(url), std::move(body));
-        retrier_.start({safety == request_safety::unsafe ? idempotency::non_idempotent : idempotency::idempotent,
-                        std::nullopt, budget_});
+        retrier_.start(
+            {safety == request_safety::unsafe ? idempotency::non_idempotent : idempotency::idempotent,
+             std::nullopt, budget_});
         std::optional<api_result<http_response>> last;
         for (;;) {
             const attempt_permit permit = retrier_.begin_attempt();

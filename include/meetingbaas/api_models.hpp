@@ -16,9 +16,9 @@
 #include <cstdint>
 #include <iterator>
 #include <optional>
-#include <type_traits>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -361,7 +361,9 @@ inline std::string_view json_type_name(const nlohmann::json& j) noexcept
 /// Field reader over one JSON object; every error carries the field's JSON Pointer.
 class api_object_reader {
 public:
-    api_object_reader(const nlohmann::json& object, std::string path) : object_(object), path_(std::move(path)) {}
+    api_object_reader(const nlohmann::json& object, std::string path)
+        : object_(object), path_(std::move(path))
+    {}
 
     [[nodiscard]] const std::string& path() const noexcept { return path_; }
 
@@ -376,7 +378,8 @@ public:
     {
         return error{errc::missing_field, pointer_append(path_, key), "required field is absent"};
     }
-    [[nodiscard]] error wrong(std::string_view key, std::string_view expected, const nlohmann::json& got) const
+    [[nodiscard]] error wrong(std::string_view key, std::string_view expected,
+                              const nlohmann::json& got) const
     {
         std::string message = "expected ";
         message += expected;
@@ -589,7 +592,8 @@ inline result<nlohmann::json> parse_json_body(std::string_view body)
 {
     if (body.empty()) return error{errc::empty_input, "/", "empty body"};
     if (json_nesting_depth(body, max_api_json_depth) > max_api_json_depth) {
-        return error{errc::too_deep, "/", "nesting deeper than " + std::to_string(max_api_json_depth) + " levels"};
+        return error{errc::too_deep, "/",
+                     "nesting deeper than " + std::to_string(max_api_json_depth) + " levels"};
     }
     auto doc = nlohmann::json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded()) return error{errc::malformed_json, "/", "the body is not valid JSON"};
@@ -599,7 +603,8 @@ inline result<nlohmann::json> parse_json_body(std::string_view body)
 }  // namespace detail
 
 /// Parses one v1 attendee object.
-[[nodiscard]] inline result<v1_attendee> parse_v1_attendee(const nlohmann::json& j, const std::string& path = "")
+[[nodiscard]] inline result<v1_attendee> parse_v1_attendee(const nlohmann::json& j,
+                                                           const std::string& path = "")
 {
     if (auto ok = detail::require_object(j, path); !ok) return ok.error();
     const detail::api_object_reader r(j, path);
@@ -626,11 +631,12 @@ inline result<v1_bot_param> parse_v1_bot_param_fields(const nlohmann::json& j, c
         const char* key;
         std::optional<std::string>* out;
     };
-    for (const auto& f : {string_field{"bot_image", &p.bot_image}, string_field{"enter_message", &p.enter_message},
-                          string_field{"recording_mode", &p.recording_mode},
-                          string_field{"speech_to_text_provider", &p.speech_to_text_provider},
-                          string_field{"webhook_url", &p.webhook_url},
-                          string_field{"deduplication_key", &p.deduplication_key}}) {
+    for (const auto& f :
+         {string_field{"bot_image", &p.bot_image}, string_field{"enter_message", &p.enter_message},
+          string_field{"recording_mode", &p.recording_mode},
+          string_field{"speech_to_text_provider", &p.speech_to_text_provider},
+          string_field{"webhook_url", &p.webhook_url},
+          string_field{"deduplication_key", &p.deduplication_key}}) {
         const auto* v = r.find(f.key);
         // bot_image may be an array in newer schemas: keep it in `json` only.
         if (std::string_view(f.key) == "bot_image" && v != nullptr && v->is_array()) continue;
@@ -651,7 +657,8 @@ inline result<v1_bot_param> parse_v1_bot_param_fields(const nlohmann::json& j, c
 }  // namespace detail
 
 /// Parses a stored v1 `BotParam` object.
-[[nodiscard]] inline result<v1_bot_param> parse_v1_bot_param(const nlohmann::json& j, const std::string& path = "")
+[[nodiscard]] inline result<v1_bot_param> parse_v1_bot_param(const nlohmann::json& j,
+                                                             const std::string& path = "")
 {
     auto p = detail::parse_v1_bot_param_fields(j, path);
     if (p) p->json = j;
@@ -704,10 +711,9 @@ result<v1_event> parse_v1_event_impl(Json& j, const std::string& path)
     if (!meeting_url) return meeting_url.error();
     e.meeting_url = std::move(*meeting_url);
     if (const auto* attendees = r.find("attendees"); attendees != nullptr && !attendees->is_null()) {
-        auto list = detail::parse_array<v1_attendee>(*attendees, detail::pointer_append(path, "attendees"),
-                                                     [](const nlohmann::json& a, const std::string& p) {
-                                                         return parse_v1_attendee(a, p);
-                                                     });
+        auto list = detail::parse_array<v1_attendee>(
+            *attendees, detail::pointer_append(path, "attendees"),
+            [](const nlohmann::json& a, const std::string& p) { return parse_v1_attendee(a, p); });
         if (!list) return list.error();
         e.attendees = std::move(*list);
     }
@@ -750,7 +756,8 @@ result<v1_event> parse_v1_event_impl(Json& j, const std::string& path)
 }
 
 /// Parses a v1 `Calendar` object.
-[[nodiscard]] inline result<v1_calendar> parse_v1_calendar(const nlohmann::json& j, const std::string& path = "")
+[[nodiscard]] inline result<v1_calendar> parse_v1_calendar(const nlohmann::json& j,
+                                                           const std::string& path = "")
 {
     if (auto ok = detail::require_object(j, path); !ok) return ok.error();
     const detail::api_object_reader r(j, path);
@@ -774,16 +781,16 @@ result<v1_event> parse_v1_event_impl(Json& j, const std::string& path)
 }
 
 /// Parses a `ListEventResponse` object `{data: Event[], next?: string|null}`.
-[[nodiscard]] inline result<v1_event_page> parse_v1_event_page(const nlohmann::json& j, const std::string& path = "")
+[[nodiscard]] inline result<v1_event_page> parse_v1_event_page(const nlohmann::json& j,
+                                                               const std::string& path = "")
 {
     if (auto ok = detail::require_object(j, path); !ok) return ok.error();
     const detail::api_object_reader r(j, path);
     const auto* data = r.find("data");
     if (data == nullptr) return r.missing("data");
-    auto events = detail::parse_array<v1_event>(*data, detail::pointer_append(path, "data"),
-                                                [](const nlohmann::json& a, const std::string& p) {
-                                                    return parse_v1_event(a, p);
-                                                });
+    auto events = detail::parse_array<v1_event>(
+        *data, detail::pointer_append(path, "data"),
+        [](const nlohmann::json& a, const std::string& p) { return parse_v1_event(a, p); });
     if (!events) return events.error();
     auto next = r.optional_string("next");
     if (!next) return next.error();
@@ -794,7 +801,8 @@ result<v1_event> parse_v1_event_impl(Json& j, const std::string& path)
 }
 
 /// The same, moving each event's `raw` and `bot_param` out of `j`.
-[[nodiscard]] inline result<v1_event_page> parse_v1_event_page(nlohmann::json&& j, const std::string& path = "")
+[[nodiscard]] inline result<v1_event_page> parse_v1_event_page(nlohmann::json&& j,
+                                                               const std::string& path = "")
 {
     if (auto ok = detail::require_object(j, path); !ok) return ok.error();
     const auto data = j.find("data");
@@ -817,16 +825,15 @@ result<v1_event> parse_v1_event_impl(Json& j, const std::string& path)
 
 /// Parses an array of v1 events (the answer of the bot endpoints).
 [[nodiscard]] inline result<std::vector<v1_event>> parse_v1_event_list(const nlohmann::json& j,
-                                                                      const std::string& path = "")
+                                                                       const std::string& path = "")
 {
-    return detail::parse_array<v1_event>(j, path, [](const nlohmann::json& a, const std::string& p) {
-        return parse_v1_event(a, p);
-    });
+    return detail::parse_array<v1_event>(
+        j, path, [](const nlohmann::json& a, const std::string& p) { return parse_v1_event(a, p); });
 }
 
 /// Parses the resync_all answer `{synced_calendars: uuid[], errors: [[uuid, message], ...]}`.
 [[nodiscard]] inline result<v1_resync_result> parse_v1_resync_result(const nlohmann::json& j,
-                                                                    const std::string& path = "")
+                                                                     const std::string& path = "")
 {
     if (auto ok = detail::require_object(j, path); !ok) return ok.error();
     const detail::api_object_reader r(j, path);
@@ -861,7 +868,8 @@ result<v1_event> parse_v1_event_impl(Json& j, const std::string& path)
 }
 
 /// Parses a v2 attendee.
-[[nodiscard]] inline result<v2_attendee> parse_v2_attendee(const nlohmann::json& j, const std::string& path = "")
+[[nodiscard]] inline result<v2_attendee> parse_v2_attendee(const nlohmann::json& j,
+                                                           const std::string& path = "")
 {
     if (auto ok = detail::require_object(j, path); !ok) return ok.error();
     const detail::api_object_reader r(j, path);
@@ -933,7 +941,7 @@ result<void> parse_v2_event_common(const api_object_reader& r, E& e)
 
 /// Parses a v2 event as listed.
 [[nodiscard]] inline result<v2_event_summary> parse_v2_event_summary(const nlohmann::json& j,
-                                                                    const std::string& path = "")
+                                                                     const std::string& path = "")
 {
     if (auto ok = detail::require_object(j, path); !ok) return ok.error();
     const detail::api_object_reader r(j, path);
@@ -956,9 +964,10 @@ result<void> parse_v2_event_common(const api_object_reader& r, E& e)
         const char* key;
         std::optional<std::string>* out;
     };
-    for (const auto& f : {opt_field{"description", &e.description}, opt_field{"location", &e.location},
-                          opt_field{"timezone", &e.timezone}, opt_field{"organizer_email", &e.organizer_email},
-                          opt_field{"organizer_name", &e.organizer_name}}) {
+    for (const auto& f :
+         {opt_field{"description", &e.description}, opt_field{"location", &e.location},
+          opt_field{"timezone", &e.timezone}, opt_field{"organizer_email", &e.organizer_email},
+          opt_field{"organizer_name", &e.organizer_name}}) {
         auto s = r.optional_string(f.key);
         if (!s) return s.error();
         *f.out = std::move(*s);
@@ -970,10 +979,9 @@ result<void> parse_v2_event_common(const api_object_reader& r, E& e)
     if (!platform) return platform.error();
     e.calendar_platform = std::move(*platform);
     if (const auto* attendees = r.find("attendees"); attendees != nullptr && !attendees->is_null()) {
-        auto list = detail::parse_array<v2_attendee>(*attendees, detail::pointer_append(path, "attendees"),
-                                                     [](const nlohmann::json& a, const std::string& p) {
-                                                         return parse_v2_attendee(a, p);
-                                                     });
+        auto list = detail::parse_array<v2_attendee>(
+            *attendees, detail::pointer_append(path, "attendees"),
+            [](const nlohmann::json& a, const std::string& p) { return parse_v2_attendee(a, p); });
         if (!list) return list.error();
         e.attendees = std::move(*list);
     }
@@ -985,7 +993,8 @@ result<void> parse_v2_event_common(const api_object_reader& r, E& e)
 }
 
 /// Parses a v2 calendar connection.
-[[nodiscard]] inline result<v2_calendar> parse_v2_calendar(const nlohmann::json& j, const std::string& path = "")
+[[nodiscard]] inline result<v2_calendar> parse_v2_calendar(const nlohmann::json& j,
+                                                           const std::string& path = "")
 {
     if (auto ok = detail::require_object(j, path); !ok) return ok.error();
     const detail::api_object_reader r(j, path);
@@ -1052,7 +1061,8 @@ template <class T, class F>
     }
     if (const auto* errors = r.find("errors"); errors != nullptr && !errors->is_null()) {
         auto list = detail::parse_array<v2_bot_item_error>(
-            *errors, "/errors", [](const nlohmann::json& a, const std::string& p) -> result<v2_bot_item_error> {
+            *errors, "/errors",
+            [](const nlohmann::json& a, const std::string& p) -> result<v2_bot_item_error> {
                 if (auto ok = detail::require_object(a, p); !ok) return ok.error();
                 const detail::api_object_reader er(a, p);
                 v2_bot_item_error item;

@@ -44,9 +44,9 @@ constexpr std::string_view to_string(http_method m) noexcept
 /// must add itself (Host, Content-Length, ...).
 struct http_request {
     http_method method = http_method::get;
-    std::string url{};      ///< absolute URL: scheme, host, optional port, path and query (already encoded)
+    std::string url{};       ///< absolute URL: scheme, host, optional port, path and query (already encoded)
     http_headers headers{};  ///< request fields, in order
-    std::string body{};     ///< sent when non-empty, whatever the method (DELETE included)
+    std::string body{};      ///< sent when non-empty, whatever the method (DELETE included)
     std::chrono::milliseconds timeout{30'000};  ///< whole exchange: connect, send, wait, read
 };
 

@@ -31,14 +31,18 @@ inline constexpr const char* scheduled_uuid = "f9dc9fa7-9eb9-4b53-b193-2b6834706
 /// Retries for tests: quick backoff, Retry-After still honoured (up to 5 s).
 inline constexpr meetingbaas::retry_policy<meetingbaas::exponential_backoff> fast_policy =
     meetingbaas::checked(meetingbaas::retry_policy<meetingbaas::exponential_backoff>{
-        .backoff = {.initial = std::chrono::milliseconds(5), .multiplier = 2.0, .maximum = std::chrono::milliseconds(40)},
+        .backoff = {.initial = std::chrono::milliseconds(5),
+                    .multiplier = 2.0,
+                    .maximum = std::chrono::milliseconds(40)},
         .jitter = meetingbaas::full_jitter,
-        .stop = meetingbaas::stop_after_attempts(8) | meetingbaas::stop_after_elapsed(std::chrono::seconds(20)),
+        .stop =
+            meetingbaas::stop_after_attempts(8) | meetingbaas::stop_after_elapsed(std::chrono::seconds(20)),
         .max_retry_after = std::chrono::seconds(5),
         .attempt_reserve = std::chrono::milliseconds(0),
     });
 
-inline meetingbaas::api_client_options client_options(const api& server, std::chrono::milliseconds timeout = 5s)
+inline meetingbaas::api_client_options client_options(const api& server,
+                                                      std::chrono::milliseconds timeout = 5s)
 {
     return {.api_key = server.settings().api_key, .base_url = server.base_url(), .timeout = timeout};
 }
@@ -46,12 +50,13 @@ inline meetingbaas::api_client_options client_options(const api& server, std::ch
 template <class Client>
 auto make_api_client(Client http, const api& server, std::chrono::milliseconds timeout = 5s)
 {
-    return meetingbaas::api_client<Client>(std::move(http), client_options(server, timeout),
-                                           meetingbaas::api_retry<>{.policy = fast_policy, .random = meetingbaas::splitmix64{3}});
+    return meetingbaas::api_client<Client>(
+        std::move(http), client_options(server, timeout),
+        meetingbaas::api_retry<>{.policy = fast_policy, .random = meetingbaas::splitmix64{3}});
 }
 
-inline meetingbaas::http_request request(meetingbaas::http_method method, std::string url, std::string body = {},
-                                         std::chrono::milliseconds timeout = 5s)
+inline meetingbaas::http_request request(meetingbaas::http_method method, std::string url,
+                                         std::string body = {}, std::chrono::milliseconds timeout = 5s)
 {
     meetingbaas::http_request r;
     r.method = method;
@@ -90,20 +95,22 @@ void raw_get_and_delete_with_body(Make make)
     auto http = make(server.base_url());
     STATIC_REQUIRE(meetingbaas::http_client<decltype(http)>);
 
-    const auto got = http.send(request(meetingbaas::http_method::get, server.base_url() + "/calendar_events/" + scheduled_uuid));
+    const auto got = http.send(
+        request(meetingbaas::http_method::get, server.base_url() + "/calendar_events/" + scheduled_uuid));
     REQUIRE(got);
     CHECK(got->status == 200);
     CHECK(got->headers.find("content-type").value_or("").starts_with("application/json"));
     CHECK(nlohmann::json::parse(got->body)["uuid"] == scheduled_uuid);
 
-    const auto missing = http.send(request(meetingbaas::http_method::get, server.base_url() + "/calendar_events/nope"));
+    const auto missing =
+        http.send(request(meetingbaas::http_method::get, server.base_url() + "/calendar_events/nope"));
     REQUIRE(missing);  // a 404 is a response, not a transport error
     CHECK(missing->status == 404);
 
     for (const auto method : {meetingbaas::http_method::delete_, meetingbaas::http_method::post,
                               meetingbaas::http_method::patch, meetingbaas::http_method::put}) {
-        const auto echoed =
-            http.send(request(method, server.base_url() + "/_echo?x=1", R"({"series_id":"s1","all_occurrences":true})"));
+        const auto echoed = http.send(request(method, server.base_url() + "/_echo?x=1",
+                                              R"({"series_id":"s1","all_occurrences":true})"));
         REQUIRE(echoed);
         REQUIRE(echoed->status == 200);
         CHECK(echoed->headers.find("x-echo") == "yes");
@@ -136,7 +143,8 @@ void raw_reuses_the_connection(Make make)
     start(server);
     auto http = make(server.base_url());
     for (int i = 0; i < 5; ++i) {
-        const auto r = http.send(request(meetingbaas::http_method::get, server.base_url() + "/calendar_events/" + scheduled_uuid));
+        const auto r = http.send(
+            request(meetingbaas::http_method::get, server.base_url() + "/calendar_events/" + scheduled_uuid));
         REQUIRE(r);
         REQUIRE(r->status == 200);
     }
@@ -171,8 +179,8 @@ void raw_slow_reply_times_out(Make make)
     server.inject(api::fault::slow);
     auto http = make(server.base_url());
     const auto started = std::chrono::steady_clock::now();
-    const auto r = http.send(request(meetingbaas::http_method::get, server.base_url() + "/calendar_events/" + scheduled_uuid,
-                                     {}, 300ms));
+    const auto r = http.send(request(meetingbaas::http_method::get,
+                                     server.base_url() + "/calendar_events/" + scheduled_uuid, {}, 300ms));
     const auto elapsed = std::chrono::steady_clock::now() - started;
     REQUIRE_FALSE(r);
     CHECK(r.error().kind == meetingbaas::transport_errc::timed_out);
@@ -180,7 +188,8 @@ void raw_slow_reply_times_out(Make make)
     CHECK(elapsed >= 250ms);
     CHECK(elapsed < 1400ms);
     // and the client recovers on the next request
-    const auto again = http.send(request(meetingbaas::http_method::get, server.base_url() + "/calendar_events/" + scheduled_uuid));
+    const auto again = http.send(
+        request(meetingbaas::http_method::get, server.base_url() + "/calendar_events/" + scheduled_uuid));
     REQUIRE(again);
     CHECK(again->status == 200);
 }
@@ -192,11 +201,13 @@ void raw_dropped_connection(Make make)
     start(server);
     server.inject(api::fault::drop);
     auto http = make(server.base_url());
-    const auto r = http.send(request(meetingbaas::http_method::get, server.base_url() + "/calendar_events/" + scheduled_uuid));
+    const auto r = http.send(
+        request(meetingbaas::http_method::get, server.base_url() + "/calendar_events/" + scheduled_uuid));
     REQUIRE_FALSE(r);
     CHECK(r.error().kind == meetingbaas::transport_errc::connection_dropped);
     CHECK(r.error().may_have_been_sent);
-    const auto again = http.send(request(meetingbaas::http_method::get, server.base_url() + "/calendar_events/" + scheduled_uuid));
+    const auto again = http.send(
+        request(meetingbaas::http_method::get, server.base_url() + "/calendar_events/" + scheduled_uuid));
     REQUIRE(again);
     CHECK(again->status == 200);
 }
@@ -204,13 +215,15 @@ void raw_dropped_connection(Make make)
 template <class Make>
 void client_paginates_over_several_pages(Make make)
 {
-    const auto style = GENERATE(api::next_style::cursor, api::next_style::absolute_url, api::next_style::relative_url);
+    const auto style =
+        GENERATE(api::next_style::cursor, api::next_style::absolute_url, api::next_style::relative_url);
     CAPTURE(static_cast<int>(style));
     api server({.page_size = 3, .next = style, .now = "2026-09-17T00:00:00Z"});
     start(server);
     add_events(server, 8);  // 3 fixture events + 8 = 11 events: pages of 3, 3, 3, 2
     auto client = make_api_client(make(server.base_url()), server);
-    const auto all = client.v1_list_events({.calendar_id = calendar_uuid, .status = meetingbaas::v1_event_status::all});
+    const auto all =
+        client.v1_list_events({.calendar_id = calendar_uuid, .status = meetingbaas::v1_event_status::all});
     REQUIRE(all);
     CHECK(all->size() == 11);
     std::set<std::string> uuids;
@@ -298,7 +311,8 @@ void client_survives_random_faults(Make make)
     add_events(server, 7);
     server.set_faults({.p_503 = 0.2, .p_429 = 0.05, .p_drop = 0.1, .retry_after = 1s, .seed = 20260916});
     auto client = make_api_client(make(server.base_url()), server);
-    const auto all = client.v1_list_events({.calendar_id = calendar_uuid, .status = meetingbaas::v1_event_status::all});
+    const auto all =
+        client.v1_list_events({.calendar_id = calendar_uuid, .status = meetingbaas::v1_event_status::all});
     REQUIRE(all);
     CHECK(all->size() == 10);
     std::size_t faults = 0;

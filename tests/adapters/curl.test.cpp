@@ -38,7 +38,8 @@ TEST_CASE("curl_http_client reports a dropped connection and recovers", "[adapte
     scenarios::raw_dropped_connection(make);
 }
 
-TEST_CASE("api_client over curl_http_client paginates over several pages, whatever next looks like", "[adapters][curl]")
+TEST_CASE("api_client over curl_http_client paginates over several pages, whatever next looks like",
+          "[adapters][curl]")
 {
     scenarios::client_paginates_over_several_pages(make);
 }
@@ -58,7 +59,8 @@ TEST_CASE("api_client over curl_http_client gives up on persistent 503s", "[adap
     scenarios::client_gives_up_after_persistent_faults(make);
 }
 
-TEST_CASE("api_client over curl_http_client lists every event despite seeded random faults", "[adapters][curl]")
+TEST_CASE("api_client over curl_http_client lists every event despite seeded random faults",
+          "[adapters][curl]")
 {
     scenarios::client_survives_random_faults(make);
 }

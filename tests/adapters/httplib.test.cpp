@@ -23,7 +23,8 @@ TEST_CASE("httplib_http_client reuses one connection for successive requests", "
     scenarios::raw_reuses_the_connection(make);
 }
 
-TEST_CASE("httplib_http_client reports a refused connection as connect_failed, not sent", "[adapters][httplib]")
+TEST_CASE("httplib_http_client reports a refused connection as connect_failed, not sent",
+          "[adapters][httplib]")
 {
     scenarios::raw_connect_failure_is_not_sent(make);
 }
@@ -38,17 +39,20 @@ TEST_CASE("httplib_http_client reports a dropped connection and recovers", "[ada
     scenarios::raw_dropped_connection(make);
 }
 
-TEST_CASE("api_client over httplib_http_client paginates over several pages, whatever next looks like", "[adapters][httplib]")
+TEST_CASE("api_client over httplib_http_client paginates over several pages, whatever next looks like",
+          "[adapters][httplib]")
 {
     scenarios::client_paginates_over_several_pages(make);
 }
 
-TEST_CASE("api_client over httplib_http_client retries 503 and waits for Retry-After on 429", "[adapters][httplib]")
+TEST_CASE("api_client over httplib_http_client retries 503 and waits for Retry-After on 429",
+          "[adapters][httplib]")
 {
     scenarios::client_retries_503_and_429_honouring_retry_after(make);
 }
 
-TEST_CASE("api_client over httplib_http_client retries a timed-out and a dropped attempt", "[adapters][httplib]")
+TEST_CASE("api_client over httplib_http_client retries a timed-out and a dropped attempt",
+          "[adapters][httplib]")
 {
     scenarios::client_retries_timeouts_and_drops(make);
 }
@@ -58,12 +62,14 @@ TEST_CASE("api_client over httplib_http_client gives up on persistent 503s", "[a
     scenarios::client_gives_up_after_persistent_faults(make);
 }
 
-TEST_CASE("api_client over httplib_http_client lists every event despite seeded random faults", "[adapters][httplib]")
+TEST_CASE("api_client over httplib_http_client lists every event despite seeded random faults",
+          "[adapters][httplib]")
 {
     scenarios::client_survives_random_faults(make);
 }
 
-TEST_CASE("api_client over httplib_http_client schedules, updates and unschedules bots", "[adapters][httplib]")
+TEST_CASE("api_client over httplib_http_client schedules, updates and unschedules bots",
+          "[adapters][httplib]")
 {
     scenarios::client_schedules_and_unschedules(make);
 }

@@ -31,9 +31,10 @@ TEST_CASE("split_url splits http and https URLs", "[url]")
 
 TEST_CASE("split_url rejects what it cannot route safely", "[url]")
 {
-    const auto url = GENERATE(as<std::string>{}, "", "ftp://h/", "https://", "https://:80/", "https://user@h/",
-                              "https://h:0/", "https://h:65536/", "https://h:8x/", "https://h/a b", "https://h/#frag",
-                              "https://h?x", "https://[::1/", "https://[::1]x/", "//h/x", "/relative");
+    const auto url =
+        GENERATE(as<std::string>{}, "", "ftp://h/", "https://", "https://:80/", "https://user@h/",
+                 "https://h:0/", "https://h:65536/", "https://h:8x/", "https://h/a b", "https://h/#frag",
+                 "https://h?x", "https://[::1/", "https://[::1]x/", "//h/x", "/relative");
     CAPTURE(url);
     CHECK_FALSE(split_url(url));
 }

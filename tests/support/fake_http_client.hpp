@@ -31,9 +31,11 @@ public:
     }
 
     /// Queues a transport failure.
-    fake_http_client& fail(meetingbaas::transport_errc kind, bool may_have_been_sent, std::string message = "scripted")
+    fake_http_client& fail(meetingbaas::transport_errc kind, bool may_have_been_sent,
+                           std::string message = "scripted")
     {
-        state_->script.emplace_back(meetingbaas::transport_error{kind, may_have_been_sent, std::move(message)});
+        state_->script.emplace_back(
+            meetingbaas::transport_error{kind, may_have_been_sent, std::move(message)});
         return *this;
     }
 
@@ -50,7 +52,10 @@ public:
         return next;
     }
 
-    [[nodiscard]] const std::vector<meetingbaas::http_request>& requests() const noexcept { return state_->requests; }
+    [[nodiscard]] const std::vector<meetingbaas::http_request>& requests() const noexcept
+    {
+        return state_->requests;
+    }
     [[nodiscard]] std::size_t remaining() const noexcept { return state_->script.size(); }
 
 private:

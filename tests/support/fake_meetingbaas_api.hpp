@@ -81,7 +81,6 @@ struct fake_api_options {
     std::string now = "2026-09-15T00:00:00Z";  ///< "now" of the status filter
 };
 
-
 class fake_meetingbaas_api {
 public:
     using next_style = fake_api_next_style;
@@ -96,10 +95,14 @@ public:
         int status = 0;      ///< 0 when the connection was dropped
         fault injected = fault::none;
         std::chrono::steady_clock::time_point at;
-        int remote_port = -1;  ///< the client's port: equal ports on successive calls mean a reused connection
+        int remote_port =
+            -1;  ///< the client's port: equal ports on successive calls mean a reused connection
     };
 
-    explicit fake_meetingbaas_api(options opts = {}) : options_(std::move(opts)), random_(1) { install_routes(); }
+    explicit fake_meetingbaas_api(options opts = {}) : options_(std::move(opts)), random_(1)
+    {
+        install_routes();
+    }
     fake_meetingbaas_api(const fake_meetingbaas_api&) = delete;
     fake_meetingbaas_api& operator=(const fake_meetingbaas_api&) = delete;
     ~fake_meetingbaas_api() { stop(); }
@@ -115,7 +118,8 @@ public:
         port_ = server_.bind_to_any_port("127.0.0.1");
         if (port_ <= 0) return false;
         thread_ = std::thread([this] { server_.listen_after_bind(); });
-        for (int i = 0; i < 500 && !server_.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        for (int i = 0; i < 500 && !server_.is_running(); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
         return server_.is_running();
     }
 
@@ -208,8 +212,14 @@ public:
     }
 
     [[nodiscard]] std::size_t post_count(const std::string& uuid) const { return count(post_counts_, uuid); }
-    [[nodiscard]] std::size_t patch_count(const std::string& uuid) const { return count(patch_counts_, uuid); }
-    [[nodiscard]] std::size_t delete_count(const std::string& uuid) const { return count(delete_counts_, uuid); }
+    [[nodiscard]] std::size_t patch_count(const std::string& uuid) const
+    {
+        return count(patch_counts_, uuid);
+    }
+    [[nodiscard]] std::size_t delete_count(const std::string& uuid) const
+    {
+        return count(delete_counts_, uuid);
+    }
 
     /// The requests handled so far, in order of completion.
     [[nodiscard]] std::vector<call> calls() const
@@ -243,8 +253,8 @@ public:
     }
 
     /// A copy of the fixture event `templ` with another uuid, start time and last_updated_at.
-    static nlohmann::json make_event(nlohmann::json templ, const std::string& uuid, const std::string& start_time,
-                                     const std::string& last_updated_at)
+    static nlohmann::json make_event(nlohmann::json templ, const std::string& uuid,
+                                     const std::string& start_time, const std::string& last_updated_at)
     {
         templ["uuid"] = uuid;
         templ["start_time"] = start_time;
@@ -327,9 +337,10 @@ private:
                 error_reply(res, 429, "TooManyRequests");
             } else if (f == fault::drop) {
                 res.status = 200;
-                res.set_content_provider(
-                    1024, "application/json",
-                    [](std::size_t, std::size_t, httplib::DataSink&) { return false; });  // closes the connection
+                res.set_content_provider(1024, "application/json",
+                                         [](std::size_t, std::size_t, httplib::DataSink&) {
+                                             return false;
+                                         });  // closes the connection
             } else if (req.get_header_value("x-meeting-baas-api-key") != options_.api_key) {
                 error_reply(res, 401, "InvalidApiKey");
             } else {
@@ -344,13 +355,17 @@ private:
 
     void install_routes()
     {
-        // /_echo: any method; answers {method, target, body, headers} (for adapter tests, e.g. DELETE bodies).
+        // /_echo: any method; answers {method, target, body, headers} (for adapter tests, e.g. DELETE
+        // bodies).
         const auto echo = wrap([](const httplib::Request& req, httplib::Response& res) {
             auto headers = nlohmann::json::object();
             for (const auto& [name, value] : req.headers) headers[name] = value;
             res.set_header("X-Echo", "yes");
-            json_reply(res, 200, nlohmann::json{{"method", req.method}, {"target", req.target}, {"body", req.body},
-                                                {"headers", headers}});
+            json_reply(res, 200,
+                       nlohmann::json{{"method", req.method},
+                                      {"target", req.target},
+                                      {"body", req.body},
+                                      {"headers", headers}});
         });
         server_.Get("/_echo", echo);
         server_.Post("/_echo", echo);
@@ -358,35 +373,42 @@ private:
         server_.Patch("/_echo", echo);
         server_.Delete("/_echo", echo);
         server_.Get("/calendars/", wrap([this](const httplib::Request&, httplib::Response& res) {
-            const std::lock_guard lock(mutex_);
-            auto list = nlohmann::json::array();
-            for (const auto& [id, c] : calendars_) list.push_back(c);
-            json_reply(res, 200, list);
-        }));
-        server_.Post("/calendars/resync_all", wrap([this](const httplib::Request&, httplib::Response& res) {
-            const std::lock_guard lock(mutex_);
-            auto synced = nlohmann::json::array();
-            for (const auto& [id, c] : calendars_) synced.push_back(id);
-            json_reply(res, 200, nlohmann::json{{"synced_calendars", synced}, {"errors", nlohmann::json::array()}});
-        }));
-        const auto list = wrap([this](const httplib::Request& req, httplib::Response& res) { list_events(req, res); });
+                        const std::lock_guard lock(mutex_);
+                        auto list = nlohmann::json::array();
+                        for (const auto& [id, c] : calendars_) list.push_back(c);
+                        json_reply(res, 200, list);
+                    }));
+        server_.Post(
+            "/calendars/resync_all", wrap([this](const httplib::Request&, httplib::Response& res) {
+                const std::lock_guard lock(mutex_);
+                auto synced = nlohmann::json::array();
+                for (const auto& [id, c] : calendars_) synced.push_back(id);
+                json_reply(res, 200,
+                           nlohmann::json{{"synced_calendars", synced}, {"errors", nlohmann::json::array()}});
+            }));
+        const auto list =
+            wrap([this](const httplib::Request& req, httplib::Response& res) { list_events(req, res); });
         server_.Get("/calendar_events/", list);
         server_.Get("/calendar_events", list);
-        server_.Get(R"(/calendar_events/([^/]+))", wrap([this](const httplib::Request& req, httplib::Response& res) {
-            const std::lock_guard lock(mutex_);
-            const auto it = events_.find(req.matches[1].str());
-            if (it == events_.end()) return error_reply(res, 404, "Event not found");
-            json_reply(res, 200, it->second);
-        }));
-        server_.Post(R"(/calendar_events/([^/]+)/bot)", wrap([this](const httplib::Request& req, httplib::Response& res) {
-            bot_call(req, res, "POST");
-        }));
-        server_.Patch(R"(/calendar_events/([^/]+)/bot)", wrap([this](const httplib::Request& req, httplib::Response& res) {
-            bot_call(req, res, "PATCH");
-        }));
-        server_.Delete(R"(/calendar_events/([^/]+)/bot)", wrap([this](const httplib::Request& req, httplib::Response& res) {
-            bot_call(req, res, "DELETE");
-        }));
+        server_.Get(R"(/calendar_events/([^/]+))",
+                    wrap([this](const httplib::Request& req, httplib::Response& res) {
+                        const std::lock_guard lock(mutex_);
+                        const auto it = events_.find(req.matches[1].str());
+                        if (it == events_.end()) return error_reply(res, 404, "Event not found");
+                        json_reply(res, 200, it->second);
+                    }));
+        server_.Post(R"(/calendar_events/([^/]+)/bot)",
+                     wrap([this](const httplib::Request& req, httplib::Response& res) {
+                         bot_call(req, res, "POST");
+                     }));
+        server_.Patch(R"(/calendar_events/([^/]+)/bot)",
+                      wrap([this](const httplib::Request& req, httplib::Response& res) {
+                          bot_call(req, res, "PATCH");
+                      }));
+        server_.Delete(R"(/calendar_events/([^/]+)/bot)",
+                       wrap([this](const httplib::Request& req, httplib::Response& res) {
+                           bot_call(req, res, "DELETE");
+                       }));
     }
 
     static std::optional<meetingbaas::utc_time> time_of(const nlohmann::json& e, const char* key)
@@ -410,7 +432,8 @@ private:
             bounds[i] = t->time;
         }
         const auto status = req.has_param("status") ? req.get_param_value("status") : std::string("upcoming");
-        if (status != "upcoming" && status != "past" && status != "all") return error_reply(res, 400, "invalid status");
+        if (status != "upcoming" && status != "past" && status != "all")
+            return error_reply(res, 400, "invalid status");
         const auto now = meetingbaas::parse_timestamp(options_.now);
 
         std::vector<const nlohmann::json*> matching;
@@ -426,11 +449,12 @@ private:
             if (status == "past" && now && end && *end >= now->time) continue;
             matching.push_back(&e);
         }
-        std::sort(matching.begin(), matching.end(), [](const nlohmann::json* a, const nlohmann::json* b) {  // keys are unique
-            const auto ka = string_of(*a, "start_time") + string_of(*a, "uuid");
-            const auto kb = string_of(*b, "start_time") + string_of(*b, "uuid");
-            return ka < kb;
-        });
+        std::sort(matching.begin(), matching.end(),
+                  [](const nlohmann::json* a, const nlohmann::json* b) {  // keys are unique
+                      const auto ka = string_of(*a, "start_time") + string_of(*a, "uuid");
+                      const auto kb = string_of(*b, "start_time") + string_of(*b, "uuid");
+                      return ka < kb;
+                  });
 
         std::size_t offset = 0;
         if (req.has_param("cursor")) {
@@ -448,7 +472,9 @@ private:
             const std::string cursor = "page-" + std::to_string(next_offset);
             std::string query = "?calendar_id=" + meetingbaas::detail::percent_encode(calendar_id);
             for (const char* p : {"start_date_gte", "start_date_lte", "updated_at_gte", "status"}) {
-                if (req.has_param(p)) query += std::string("&") + p + "=" + meetingbaas::detail::percent_encode(req.get_param_value(p));
+                if (req.has_param(p))
+                    query += std::string("&") + p + "=" +
+                             meetingbaas::detail::percent_encode(req.get_param_value(p));
             }
             query += "&cursor=" + cursor;
             switch (options_.next) {
@@ -476,7 +502,8 @@ private:
             if (method == "POST" && (!body.contains("bot_name") || !body["bot_name"].is_string())) {
                 return error_reply(res, 400, "bot_name is required");
             }
-            if (method == "PATCH" && it->second["bot_param"].is_null()) return error_reply(res, 404, "BotNotFound");
+            if (method == "PATCH" && it->second["bot_param"].is_null())
+                return error_reply(res, 404, "BotNotFound");
         }
         std::vector<nlohmann::json*> targets{&it->second};
         const auto series = string_of(it->second, "recurring_event_id");
@@ -495,15 +522,19 @@ private:
                 for (auto f = body.begin(); f != body.end(); ++f) {
                     if (f.key() == "speech_to_text") {
                         const auto& stt = f.value();
-                        stored["speech_to_text_provider"] = stt.is_object() ? nlohmann::json(stt.value("provider", "Default"))
-                                                                            : (stt.is_string() ? stt : nlohmann::json("Default"));
-                        stored["speech_to_text_api_key"] = stt.is_object() && stt.contains("api_key") ? stt["api_key"] : nlohmann::json();
+                        stored["speech_to_text_provider"] =
+                            stt.is_object() ? nlohmann::json(stt.value("provider", "Default"))
+                                            : (stt.is_string() ? stt : nlohmann::json("Default"));
+                        stored["speech_to_text_api_key"] =
+                            stt.is_object() && stt.contains("api_key") ? stt["api_key"] : nlohmann::json();
                     } else {
                         stored[f.key()] = f.value();
                     }
                 }
                 for (const char* k : {"extra", "transcription_custom_parameters", "webhook_url"}) {
-                    if (!stored.contains(k)) stored[k] = std::string_view(k) == "extra" ? nlohmann::json::object() : nlohmann::json();
+                    if (!stored.contains(k))
+                        stored[k] =
+                            std::string_view(k) == "extra" ? nlohmann::json::object() : nlohmann::json();
                 }
                 (*e)["bot_param"] = std::move(stored);
             }

@@ -33,10 +33,12 @@ namespace meetingbaas::inline v0 {
 /// Options of curl_http_client (a plain aggregate).
 struct curl_options {
     std::chrono::milliseconds connect_timeout{10'000};  ///< capped by each request's own timeout
-    std::size_t max_response_bytes = 32U * 1024U * 1024U;  ///< larger bodies: transport_errc::response_too_large
-    bool verify_tls = true;                                ///< peer and host verification (keep it on)
-    std::string ca_file{};                                 ///< CURLOPT_CAINFO when non-empty
-    bool accept_compressed = false;  ///< send Accept-Encoding (gzip, br, ...) and decode: smaller bodies, more CPU
+    std::size_t max_response_bytes =
+        32U * 1024U * 1024U;  ///< larger bodies: transport_errc::response_too_large
+    bool verify_tls = true;   ///< peer and host verification (keep it on)
+    std::string ca_file{};    ///< CURLOPT_CAINFO when non-empty
+    bool accept_compressed =
+        false;  ///< send Accept-Encoding (gzip, br, ...) and decode: smaller bodies, more CPU
 };
 
 namespace detail {
@@ -164,7 +166,8 @@ inline void curl_add_header_line(curl_exchange& ex, std::string_view line)
     }
     const auto colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) return;  // obsolete folding or junk: ignored
-    ex.response.headers.add(std::string(line.substr(0, colon)), std::string(trim_ows(line.substr(colon + 1))));
+    ex.response.headers.add(std::string(line.substr(0, colon)),
+                            std::string(trim_ows(line.substr(colon + 1))));
 }
 
 inline std::size_t curl_write_header(char* data, std::size_t size, std::size_t count, void* user)
@@ -189,7 +192,9 @@ inline std::size_t curl_write_header(char* data, std::size_t size, std::size_t c
 /// An http_client over one libcurl easy handle. Move-only. See the file comment for threading.
 class curl_http_client {
 public:
-    explicit curl_http_client(curl_options options = {}) : options_(std::move(options)), handle_(curl_easy_init()) {}
+    explicit curl_http_client(curl_options options = {})
+        : options_(std::move(options)), handle_(curl_easy_init())
+    {}
 
     curl_http_client(const curl_http_client&) = delete;
     curl_http_client& operator=(const curl_http_client&) = delete;
@@ -240,10 +245,12 @@ public:
         if (!request.headers.contains("Expect") && !headers.append("Expect:")) return out_of_memory();
         // libcurl would label a body application/x-www-form-urlencoded, which Fastify (the v2 API) rejects
         // (FST_ERR_CTP_INVALID_MEDIA_TYPE): send only the Content-Type the request carries.
-        if (!request.headers.contains("Content-Type") && !headers.append("Content-Type:")) return out_of_memory();
+        if (!request.headers.contains("Content-Type") && !headers.append("Content-Type:"))
+            return out_of_memory();
 
         const auto timeout_ms = std::max<long long>(1, request.timeout.count());
-        const auto connect_ms = std::min<long long>(timeout_ms, std::max<long long>(1, options_.connect_timeout.count()));
+        const auto connect_ms =
+            std::min<long long>(timeout_ms, std::max<long long>(1, options_.connect_timeout.count()));
 
         bool ok = curl_easy_setopt(h, CURLOPT_URL, request.url.c_str()) == CURLE_OK;
         ok = ok && curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer) == CURLE_OK;
@@ -260,8 +267,10 @@ public:
         ok = ok && curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK;
         ok = ok && curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L) == CURLE_OK;
         ok = ok && curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L) == CURLE_OK;
-        if (!options_.ca_file.empty()) ok = ok && curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str()) == CURLE_OK;
-        if (options_.accept_compressed) ok = ok && curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "") == CURLE_OK;
+        if (!options_.ca_file.empty())
+            ok = ok && curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str()) == CURLE_OK;
+        if (options_.accept_compressed)
+            ok = ok && curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "") == CURLE_OK;
 
         const auto method = to_string(request.method);
         switch (request.method) {
@@ -274,8 +283,8 @@ public:
                 ok = ok && curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.data()) == CURLE_OK;
                 break;
         }
-        if (!request.body.empty() || request.method == http_method::post || request.method == http_method::put ||
-            request.method == http_method::patch) {
+        if (!request.body.empty() || request.method == http_method::post ||
+            request.method == http_method::put || request.method == http_method::patch) {
             // POSTFIELDS with CUSTOMREQUEST sends the body with any method, DELETE included.
             ok = ok && curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
                                         static_cast<curl_off_t>(request.body.size())) == CURLE_OK;
@@ -309,7 +318,8 @@ public:
 private:
     static transport_error out_of_memory()
     {
-        return transport_error{transport_errc::other, false, "libcurl: out of memory building the header list"};
+        return transport_error{transport_errc::other, false,
+                               "libcurl: out of memory building the header list"};
     }
 
     curl_options options_;

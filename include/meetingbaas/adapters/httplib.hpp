@@ -43,7 +43,8 @@ namespace detail {
 
 /// Maps cpp-httplib's error to a transport_error. `elapsed` and `timeout` tell a read timeout from a
 /// dropped connection, which cpp-httplib 0.11 reports alike (Error::Read).
-inline transport_error httplib_transport_error(httplib::Error error, std::chrono::steady_clock::duration elapsed,
+inline transport_error httplib_transport_error(httplib::Error error,
+                                               std::chrono::steady_clock::duration elapsed,
                                                std::chrono::milliseconds timeout)
 {
     transport_error e;
@@ -60,7 +61,7 @@ inline transport_error httplib_transport_error(httplib::Error error, std::chrono
             break;
         case httplib::Error::Read:
             e.kind = elapsed + std::chrono::milliseconds(50) >= timeout ? transport_errc::timed_out
-                                                                       : transport_errc::connection_dropped;
+                                                                        : transport_errc::connection_dropped;
             e.may_have_been_sent = true;
             break;
         case httplib::Error::Write:
@@ -120,7 +121,8 @@ public:
                                    "cpp-httplib: the URL is not on this client's origin " + origin_};
         }
         const auto timeout = std::max(request.timeout, std::chrono::milliseconds(1));
-        client_->set_connection_timeout(std::min(timeout, std::max(options_.connect_timeout, std::chrono::milliseconds(1))));
+        client_->set_connection_timeout(
+            std::min(timeout, std::max(options_.connect_timeout, std::chrono::milliseconds(1))));
         client_->set_read_timeout(timeout);
         client_->set_write_timeout(timeout);
 

@@ -40,8 +40,8 @@ constexpr std::optional<url_parts> split_url(std::string_view url) noexcept
         if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '#') return std::nullopt;
     }
     const auto authority_end = url.find_first_of("/?", pos);
-    const auto authority = url.substr(pos, authority_end == std::string_view::npos ? url.size() - pos
-                                                                                    : authority_end - pos);
+    const auto authority =
+        url.substr(pos, authority_end == std::string_view::npos ? url.size() - pos : authority_end - pos);
     if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
     std::string_view host = authority;
     std::string_view port;
