@@ -2,6 +2,7 @@
 # Area "sync": job queue, receiver, calendar-sync processor and their end-to-end tests.
 meetingbaas_add_test(job_queue SOURCES job_queue.test.cpp CONCURRENCY)
 meetingbaas_add_test(metrics SOURCES metrics.test.cpp CONCURRENCY)
+meetingbaas_add_compile_fail_test(job_queue_without_lease compile_fail/job_queue_without_lease.cpp "can_lease_jobs")
 if(TARGET meetingbaas::sqlite)
   meetingbaas_add_test(sqlite_queue SOURCES adapters/sqlite_queue.test.cpp LIBS meetingbaas::sqlite)
 endif()

@@ -148,9 +148,15 @@ public:
     {
         std::lock_guard lock(mutex_);
         const auto now = detail::to_ms(queue_now(clock_));
+        if (!spec.unique_key.empty()) {
+            // A duplicate is answered from a read, without taking the database's write lock.
+            auto existing = find_by_key(spec.unique_key);
+            if (!existing) return existing.error();
+            if (*existing) return enqueue_outcome{std::to_string(**existing), false};
+        }
         auto tx = db_.begin_transaction();
         if (!tx) return tx.error();
-        if (!spec.unique_key.empty()) {
+        if (!spec.unique_key.empty()) {  // again inside the transaction: another connection may have won
             auto existing = find_by_key(spec.unique_key);
             if (!existing) return existing.error();
             if (*existing) return enqueue_outcome{std::to_string(**existing), false};
