@@ -439,3 +439,56 @@ TEST_CASE("sync_worker threads racing over duplicate jobs POST once per event", 
     CHECK(api.total_posts() == 20);
     for (const auto& u : uuids) CHECK(api.posts(u) == 1);
 }
+
+TEST_CASE("calendar_sync_processor treats a 404 on the bot call as an event gone, not a failure",
+          "[calendar_sync]")
+{
+    harness h;
+    struct vanishing {
+        sync_test::fake_calendar* cal;
+        meetingbaas::api_result<meetingbaas::v1_event> v1_get_event(std::string_view u)
+        {
+            return cal->get_event(u);
+        }
+        meetingbaas::api_result<std::vector<meetingbaas::v1_event>>
+        v1_list_events(const meetingbaas::v1_event_query& q)
+        {
+            return cal->list(q);
+        }
+        meetingbaas::api_result<std::vector<meetingbaas::v1_event>>
+        v1_schedule_bot(std::string_view, const meetingbaas::v1_bot_config&)
+        {
+            return sync_test::fake_calendar::http_error(404);
+        }
+        meetingbaas::api_result<std::vector<meetingbaas::v1_event>> v1_unschedule_bot(std::string_view)
+        {
+            return sync_test::fake_calendar::http_error(404);
+        }
+    };
+    meetingbaas::calendar_sync_processor<vanishing, decltype(h.guard), meetingbaas::in_memory_event_state,
+                                         meetingbaas::default_sync_policy, sync_test::manual_clock>
+        p(vanishing{&h.api}, h.guard, h.state, h.locks, {}, {}, &h.metrics, h.clock);
+    const auto r = p.process_body(sync_body("2026-09-14T08:42:17Z", {new_uuid, deleted_uuid}));
+    CHECK(r.verdict.verdict == meetingbaas::job_verdict::kind::done);
+    REQUIRE(find(r, new_uuid) != nullptr);
+    CHECK(find(r, new_uuid)->outcome == event_outcome::not_found);
+    CHECK(find(r, deleted_uuid)->outcome == event_outcome::not_found);
+}
+
+TEST_CASE("calendar_sync_processor stopped before the end asks for a retry, and not after it",
+          "[calendar_sync]")
+{
+    harness h;
+    auto p = h.processor();
+    std::stop_source stop;
+    stop.request_stop();
+    const auto stopped =
+        p.process_body(sync_body("2026-09-14T08:42:17Z", {new_uuid, booked_uuid}), stop.get_token());
+    CHECK(stopped.verdict.verdict == meetingbaas::job_verdict::kind::retry);
+    CHECK(stopped.events.empty());
+    CHECK(h.api.posts(new_uuid) == 0);
+
+    const auto finished = p.process_body(sync_body("2026-09-14T08:42:17Z", {new_uuid, booked_uuid}));
+    CHECK(finished.verdict.verdict == meetingbaas::job_verdict::kind::done);
+    CHECK(h.api.posts(new_uuid) == 1);
+}

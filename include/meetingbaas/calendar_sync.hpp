@@ -289,6 +289,7 @@ public:
         std::vector<v1_event> events;
         std::vector<event_report> missing;
         std::optional<api_error> fetch_failure;
+        bool interrupted = false;  // stopped before every event was handled
 
         if (!sync.affected_event_uuids || sync.affected_event_uuids->empty()) {
             report.listed = true;
@@ -304,7 +305,10 @@ public:
             }
         } else {
             for (const auto& uuid : *sync.affected_event_uuids) {
-                if (stop.stop_requested()) break;
+                if (stop.stop_requested()) {
+                    interrupted = true;
+                    break;
+                }
                 auto e = api_.v1_get_event(uuid);
                 if (e) {
                     events.push_back(std::move(*e));
@@ -326,11 +330,14 @@ public:
         }
 
         for (auto& e : events) {
-            if (stop.stop_requested()) break;
+            if (stop.stop_requested()) {
+                interrupted = true;
+                break;
+            }
             report.events.push_back(reconcile(e));
         }
         for (auto& r : missing) report.events.push_back(std::move(r));
-        report.verdict = judge(report, fetch_failure, stop.stop_requested());
+        report.verdict = judge(report, fetch_failure, interrupted);
         return report;
     }
 
@@ -397,6 +404,11 @@ private:
             // dead letter) may act. Reconciliation re-fetches the event first, so an action that did land
             // despite the error is seen (bot_param set or cleared) and not repeated.
             (void)guard_->release(begun->claim);
+            if (call.error().is_not_found()) {  // deleted between the GET and the call: nothing left to do
+                r.outcome = event_outcome::not_found;
+                r.reason = "the event disappeared before the " + std::string(to_string(d.action));
+                return r;
+            }
             r.outcome = event_outcome::failed;
             r.error = std::move(call).error();
             return r;
