@@ -1,0 +1,3 @@
+# SPDX-License-Identifier: MIT
+# The README's quick start (parse, claim the idempotency key, call the API with retries).
+meetingbaas_add_example(quickstart SOURCES quickstart.cpp)
