@@ -331,6 +331,15 @@ struct v2_bot_result {
 
 namespace detail {
 
+/// Moves a successfully read value into `target`, or passes the read's error on: one line per field.
+template <class T, class U>
+result<void> assign(T& target, result<U> value)
+{
+    if (!value) return std::move(value).error();
+    target = std::move(*value);
+    return {};
+}
+
 /// `base` + "/" + key, with '~' and '/' escaped (RFC 6901).
 inline std::string pointer_append(std::string_view base, std::string_view key)
 {
@@ -624,9 +633,7 @@ inline result<v1_bot_param> parse_v1_bot_param_fields(const nlohmann::json& j, c
     if (auto ok = detail::require_object(j, path); !ok) return ok.error();
     const detail::api_object_reader r(j, path);
     v1_bot_param p;
-    auto bot_name = r.string_or("bot_name", "");
-    if (!bot_name) return bot_name.error();
-    p.bot_name = std::move(*bot_name);
+    if (auto ok = detail::assign(p.bot_name, r.string_or("bot_name", "")); !ok) return ok.error();
     struct string_field {
         const char* key;
         std::optional<std::string>* out;
@@ -674,24 +681,12 @@ result<v1_event> parse_v1_event_impl(Json& j, const std::string& path)
     if (auto ok = detail::require_object(j, path); !ok) return ok.error();
     const detail::api_object_reader r(j, path);
     v1_event e;
-    auto uuid = r.string("uuid");
-    if (!uuid) return uuid.error();
-    e.uuid = std::move(*uuid);
-    auto calendar_uuid = r.string("calendar_uuid");
-    if (!calendar_uuid) return calendar_uuid.error();
-    e.calendar_uuid = std::move(*calendar_uuid);
-    auto google_id = r.string_or("google_id", "");
-    if (!google_id) return google_id.error();
-    e.google_id = std::move(*google_id);
-    auto name = r.string_or("name", "");
-    if (!name) return name.error();
-    e.name = std::move(*name);
-    auto start = r.time("start_time");
-    if (!start) return start.error();
-    e.start_time = std::move(*start);
-    auto end = r.time("end_time");
-    if (!end) return end.error();
-    e.end_time = std::move(*end);
+    if (auto ok = detail::assign(e.uuid, r.string("uuid")); !ok) return ok.error();
+    if (auto ok = detail::assign(e.calendar_uuid, r.string("calendar_uuid")); !ok) return ok.error();
+    if (auto ok = detail::assign(e.google_id, r.string_or("google_id", "")); !ok) return ok.error();
+    if (auto ok = detail::assign(e.name, r.string_or("name", "")); !ok) return ok.error();
+    if (auto ok = detail::assign(e.start_time, r.time("start_time")); !ok) return ok.error();
+    if (auto ok = detail::assign(e.end_time, r.time("end_time")); !ok) return ok.error();
     auto deleted = r.boolean("deleted");
     if (!deleted) return deleted.error();
     e.deleted = *deleted;
@@ -701,15 +696,10 @@ result<v1_event> parse_v1_event_impl(Json& j, const std::string& path)
     auto recurring = r.boolean_or("is_recurring", false);
     if (!recurring) return recurring.error();
     e.is_recurring = *recurring;
-    auto recurring_id = r.optional_string("recurring_event_id");
-    if (!recurring_id) return recurring_id.error();
-    e.recurring_event_id = std::move(*recurring_id);
-    auto updated = r.time("last_updated_at");
-    if (!updated) return updated.error();
-    e.last_updated_at = std::move(*updated);
-    auto meeting_url = r.string_or("meeting_url", "");
-    if (!meeting_url) return meeting_url.error();
-    e.meeting_url = std::move(*meeting_url);
+    if (auto ok = detail::assign(e.recurring_event_id, r.optional_string("recurring_event_id")); !ok)
+        return ok.error();
+    if (auto ok = detail::assign(e.last_updated_at, r.time("last_updated_at")); !ok) return ok.error();
+    if (auto ok = detail::assign(e.meeting_url, r.string_or("meeting_url", "")); !ok) return ok.error();
     if (const auto* attendees = r.find("attendees"); attendees != nullptr && !attendees->is_null()) {
         auto list = detail::parse_array<v1_attendee>(
             *attendees, detail::pointer_append(path, "attendees"),
@@ -762,21 +752,11 @@ result<v1_event> parse_v1_event_impl(Json& j, const std::string& path)
     if (auto ok = detail::require_object(j, path); !ok) return ok.error();
     const detail::api_object_reader r(j, path);
     v1_calendar c;
-    auto uuid = r.string("uuid");
-    if (!uuid) return uuid.error();
-    c.uuid = std::move(*uuid);
-    auto name = r.string_or("name", "");
-    if (!name) return name.error();
-    c.name = std::move(*name);
-    auto email = r.string_or("email", "");
-    if (!email) return email.error();
-    c.email = std::move(*email);
-    auto google_id = r.string_or("google_id", "");
-    if (!google_id) return google_id.error();
-    c.google_id = std::move(*google_id);
-    auto resource = r.optional_string("resource_id");
-    if (!resource) return resource.error();
-    c.resource_id = std::move(*resource);
+    if (auto ok = detail::assign(c.uuid, r.string("uuid")); !ok) return ok.error();
+    if (auto ok = detail::assign(c.name, r.string_or("name", "")); !ok) return ok.error();
+    if (auto ok = detail::assign(c.email, r.string_or("email", "")); !ok) return ok.error();
+    if (auto ok = detail::assign(c.google_id, r.string_or("google_id", "")); !ok) return ok.error();
+    if (auto ok = detail::assign(c.resource_id, r.optional_string("resource_id")); !ok) return ok.error();
     return c;
 }
 
@@ -874,15 +854,10 @@ result<v1_event> parse_v1_event_impl(Json& j, const std::string& path)
     if (auto ok = detail::require_object(j, path); !ok) return ok.error();
     const detail::api_object_reader r(j, path);
     v2_attendee a;
-    auto email = r.string_or("email", "");
-    if (!email) return email.error();
-    a.email = std::move(*email);
-    auto name = r.optional_string("name");
-    if (!name) return name.error();
-    a.name = std::move(*name);
-    auto status = r.string_or("response_status", "");
-    if (!status) return status.error();
-    a.response_status = std::move(*status);
+    if (auto ok = detail::assign(a.email, r.string_or("email", "")); !ok) return ok.error();
+    if (auto ok = detail::assign(a.name, r.optional_string("name")); !ok) return ok.error();
+    if (auto ok = detail::assign(a.response_status, r.string_or("response_status", "")); !ok)
+        return ok.error();
     auto organizer = r.optional_boolean("organizer");
     if (!organizer) return organizer.error();
     a.organizer = *organizer;
@@ -898,42 +873,21 @@ namespace detail {
 template <class E>
 result<void> parse_v2_event_common(const api_object_reader& r, E& e)
 {
-    auto event_id = r.string("event_id");
-    if (!event_id) return event_id.error();
-    e.event_id = std::move(*event_id);
-    auto series_id = r.string_or("series_id", "");
-    if (!series_id) return series_id.error();
-    e.series_id = std::move(*series_id);
-    auto event_type = r.string_or("event_type", "");
-    if (!event_type) return event_type.error();
-    e.event_type = std::move(*event_type);
-    auto title = r.string_or("title", "");
-    if (!title) return title.error();
-    e.title = std::move(*title);
-    auto start = r.time("start_time");
-    if (!start) return start.error();
-    e.start_time = std::move(*start);
-    auto end = r.time("end_time");
-    if (!end) return end.error();
-    e.end_time = std::move(*end);
-    auto status = r.string_or("status", "");
-    if (!status) return status.error();
-    e.status = std::move(*status);
-    auto meeting_url = r.optional_string("meeting_url");
-    if (!meeting_url) return meeting_url.error();
-    e.meeting_url = std::move(*meeting_url);
-    auto platform = r.optional_string("meeting_platform");
-    if (!platform) return platform.error();
-    e.meeting_platform = std::move(*platform);
-    auto calendar_id = r.string_or("calendar_id", "");
-    if (!calendar_id) return calendar_id.error();
-    e.calendar_id = std::move(*calendar_id);
+    if (auto ok = detail::assign(e.event_id, r.string("event_id")); !ok) return ok.error();
+    if (auto ok = detail::assign(e.series_id, r.string_or("series_id", "")); !ok) return ok.error();
+    if (auto ok = detail::assign(e.event_type, r.string_or("event_type", "")); !ok) return ok.error();
+    if (auto ok = detail::assign(e.title, r.string_or("title", "")); !ok) return ok.error();
+    if (auto ok = detail::assign(e.start_time, r.time("start_time")); !ok) return ok.error();
+    if (auto ok = detail::assign(e.end_time, r.time("end_time")); !ok) return ok.error();
+    if (auto ok = detail::assign(e.status, r.string_or("status", "")); !ok) return ok.error();
+    if (auto ok = detail::assign(e.meeting_url, r.optional_string("meeting_url")); !ok) return ok.error();
+    if (auto ok = detail::assign(e.meeting_platform, r.optional_string("meeting_platform")); !ok)
+        return ok.error();
+    if (auto ok = detail::assign(e.calendar_id, r.string_or("calendar_id", "")); !ok) return ok.error();
     auto bot = r.boolean_or("bot_scheduled", false);
     if (!bot) return bot.error();
     e.bot_scheduled = *bot;
-    auto created = r.optional_time("created_at");
-    if (!created) return created.error();
-    e.created_at = std::move(*created);
+    if (auto ok = detail::assign(e.created_at, r.optional_time("created_at")); !ok) return ok.error();
     return {};
 }
 
@@ -975,9 +929,8 @@ result<void> parse_v2_event_common(const api_object_reader& r, E& e)
     auto all_day = r.boolean_or("is_all_day", false);
     if (!all_day) return all_day.error();
     e.is_all_day = *all_day;
-    auto platform = r.string_or("calendar_platform", "");
-    if (!platform) return platform.error();
-    e.calendar_platform = std::move(*platform);
+    if (auto ok = detail::assign(e.calendar_platform, r.string_or("calendar_platform", "")); !ok)
+        return ok.error();
     if (const auto* attendees = r.find("attendees"); attendees != nullptr && !attendees->is_null()) {
         auto list = detail::parse_array<v2_attendee>(
             *attendees, detail::pointer_append(path, "attendees"),
@@ -986,9 +939,7 @@ result<void> parse_v2_event_common(const api_object_reader& r, E& e)
         e.attendees = std::move(*list);
     }
     e.raw_payload = r.any("raw_payload");
-    auto updated = r.optional_time("updated_at");
-    if (!updated) return updated.error();
-    e.updated_at = std::move(*updated);
+    if (auto ok = detail::assign(e.updated_at, r.optional_time("updated_at")); !ok) return ok.error();
     return e;
 }
 
@@ -999,24 +950,13 @@ result<void> parse_v2_event_common(const api_object_reader& r, E& e)
     if (auto ok = detail::require_object(j, path); !ok) return ok.error();
     const detail::api_object_reader r(j, path);
     v2_calendar c;
-    auto id = r.string("calendar_id");
-    if (!id) return id.error();
-    c.calendar_id = std::move(*id);
-    auto platform = r.string_or("calendar_platform", "");
-    if (!platform) return platform.error();
-    c.calendar_platform = std::move(*platform);
-    auto email = r.string_or("account_email", "");
-    if (!email) return email.error();
-    c.account_email = std::move(*email);
-    auto status = r.string_or("status", "");
-    if (!status) return status.error();
-    c.status = std::move(*status);
-    auto synced = r.optional_time("synced_at");
-    if (!synced) return synced.error();
-    c.synced_at = std::move(*synced);
-    auto created = r.optional_time("created_at");
-    if (!created) return created.error();
-    c.created_at = std::move(*created);
+    if (auto ok = detail::assign(c.calendar_id, r.string("calendar_id")); !ok) return ok.error();
+    if (auto ok = detail::assign(c.calendar_platform, r.string_or("calendar_platform", "")); !ok)
+        return ok.error();
+    if (auto ok = detail::assign(c.account_email, r.string_or("account_email", "")); !ok) return ok.error();
+    if (auto ok = detail::assign(c.status, r.string_or("status", "")); !ok) return ok.error();
+    if (auto ok = detail::assign(c.synced_at, r.optional_time("synced_at")); !ok) return ok.error();
+    if (auto ok = detail::assign(c.created_at, r.optional_time("created_at")); !ok) return ok.error();
     return c;
 }
 
@@ -1066,15 +1006,11 @@ template <class T, class F>
                 if (auto ok = detail::require_object(a, p); !ok) return ok.error();
                 const detail::api_object_reader er(a, p);
                 v2_bot_item_error item;
-                auto id = er.string_or("event_id", "");
-                if (!id) return id.error();
-                item.event_id = std::move(*id);
-                auto code = er.string_or("code", "");
-                if (!code) return code.error();
-                item.code = std::move(*code);
-                auto message = er.string_or("message", "");
-                if (!message) return message.error();
-                item.message = std::move(*message);
+                if (auto ok = detail::assign(item.event_id, er.string_or("event_id", "")); !ok)
+                    return ok.error();
+                if (auto ok = detail::assign(item.code, er.string_or("code", "")); !ok) return ok.error();
+                if (auto ok = detail::assign(item.message, er.string_or("message", "")); !ok)
+                    return ok.error();
                 auto details = er.optional_string("details");
                 if (!details) {
                     // details is documented as string|null; keep other JSON as text rather than fail
