@@ -6,6 +6,7 @@
 // Parsers are liberal (unknown fields ignored, nullable fields optional) and precise: every error names
 // the JSON Pointer of the offending value. They never throw, also under -fno-exceptions -DJSON_NOEXCEPTION.
 
+#include <meetingbaas/detail/json_pointer.hpp>
 #include <meetingbaas/error.hpp>
 #include <meetingbaas/result.hpp>
 #include <meetingbaas/timestamp.hpp>
@@ -344,16 +345,7 @@ result<void> assign(T& target, result<U> value)
 inline std::string pointer_append(std::string_view base, std::string_view key)
 {
     std::string out(base);
-    out += '/';
-    for (const char c : key) {
-        if (c == '~') {
-            out += "~0";
-        } else if (c == '/') {
-            out += "~1";
-        } else {
-            out += c;
-        }
-    }
+    append_pointer_segment(out, key);
     return out;
 }
 

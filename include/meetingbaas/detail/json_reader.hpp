@@ -9,6 +9,7 @@
 //   Callers build the JSON Pointer of the failing value while unwinding (prefix_key/prefix_index),
 //   so the happy path pays nothing for error locations.
 
+#include <meetingbaas/detail/json_pointer.hpp>
 #include <meetingbaas/error.hpp>
 
 #include <cstddef>
@@ -37,21 +38,6 @@ constexpr std::string_view describe(json_kind k) noexcept
         case json_kind::invalid: return "an invalid token";
     }
     return "an invalid token";
-}
-
-/// Appends `segment` to `out` with JSON Pointer escaping (RFC 6901: '~' -> "~0", '/' -> "~1").
-inline void append_pointer_segment(std::string& out, std::string_view segment)
-{
-    out += '/';
-    for (const char c : segment) {
-        if (c == '~') {
-            out += "~0";
-        } else if (c == '/') {
-            out += "~1";
-        } else {
-            out += c;
-        }
-    }
 }
 
 class json_reader {
