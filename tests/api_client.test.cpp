@@ -87,8 +87,9 @@ TEST_CASE("api_client gets one v1 event with the key, user agent and JSON accept
     REQUIRE(r->bot_param);
     CHECK(r->bot_param->bot_name == "Acme Notetaker");
     CHECK(r->bot_param->noone_joined_timeout == 600);
-    CHECK(r->bot_param->extra["crm_deal_id"] == "D-20931");
-    CHECK(r->raw["kind"] == "calendar#event");
+    CHECK(nlohmann::json::parse(r->bot_param->extra.text)["crm_deal_id"] == "D-20931");
+    CHECK(nlohmann::json::parse(r->bot_param->json.text)["bot_name"] == "Acme Notetaker");
+    CHECK(nlohmann::json::parse(r->raw.text)["kind"] == "calendar#event");
 
     REQUIRE(h.fake.requests().size() == 1);
     const auto& req = h.fake.requests()[0];
@@ -663,6 +664,93 @@ TEST_CASE("parse_v1_event accepts the SystemTime object form of timestamps", "[a
     const auto r = meetingbaas::parse_v1_event(event);
     REQUIRE(r);
     CHECK(r->start_time.text == "2026-09-17T14:30:00.123456Z");
+}
+
+TEST_CASE("parse_v1_event_text decodes like parse_json_body + parse_v1_event", "[api_client]")
+{
+    auto event = nlohmann::json::parse(read_data("api.v1.get_event.json"));
+    auto system_time = event;
+    system_time["start_time"] = {{"secs_since_epoch", 1789655400}, {"nanos_since_epoch", 123456789}};
+    auto nulls = event;
+    for (const char* key :
+         {"google_id", "name", "is_organizer", "is_recurring", "meeting_url", "attendees", "bot_param"})
+        nulls[key] = nullptr;
+    auto sparse = event;
+    for (const char* key : {"google_id", "name", "is_organizer", "attendees", "bot_param", "raw"})
+        sparse.erase(key);
+    auto image_array = event;
+    image_array["bot_param"]["bot_image"] = {"a.png", "b.png"};
+    auto big_int = event;
+    big_int["bot_param"]["noone_joined_timeout"] = std::uint64_t{18446744073709551615u};
+    auto fraction = event;
+    fraction["bot_param"]["waiting_room_timeout"] = 1.5;
+    std::string duplicate = event.dump();
+    duplicate.insert(1, R"("name":"first",)");
+    const auto body = GENERATE_COPY(values<std::string>({
+        event.dump(),
+        read_data("api.v1.get_event.json"),
+        system_time.dump(),
+        nulls.dump(),
+        sparse.dump(),
+        image_array.dump(),
+        big_int.dump(),
+        fraction.dump(),
+        duplicate,
+        "\xEF\xBB\xBF" + event.dump(),
+        event.dump() + " x",
+        "[]",
+        "",
+        "{}",
+        std::string(65, '[') + std::string(65, ']'),
+        R"({"uuid":"u","calendar_uuid":"c","start_time":"2026-01-01T00:00:00Z","end_time":"2026-01-01T01:00:00Z",)"
+        R"("last_updated_at":"2026-01-01T00:00:00Z","deleted":false,"attendees":[{"email":null,"name":"\u00e9"}]})",
+    }));
+    CAPTURE(body.substr(0, 60));
+    const auto text = meetingbaas::parse_v1_event_text(body);
+    auto doc = meetingbaas::detail::parse_json_body(body);
+    const auto dom = doc ? meetingbaas::parse_v1_event(std::move(*doc))
+                         : meetingbaas::result<meetingbaas::v1_event>(doc.error());
+    REQUIRE(text.has_value() == dom.has_value());
+    if (!dom) {
+        CHECK(text.error().code == dom.error().code);
+        CHECK(text.error().where == dom.error().where);
+        CHECK(text.error().message == dom.error().message);
+        return;
+    }
+    CHECK(text->uuid == dom->uuid);
+    CHECK(text->calendar_uuid == dom->calendar_uuid);
+    CHECK(text->google_id == dom->google_id);
+    CHECK(text->name == dom->name);
+    CHECK(text->start_time == dom->start_time);
+    CHECK(text->end_time == dom->end_time);
+    CHECK(text->last_updated_at == dom->last_updated_at);
+    CHECK(text->deleted == dom->deleted);
+    CHECK(text->is_organizer == dom->is_organizer);
+    CHECK(text->is_recurring == dom->is_recurring);
+    CHECK(text->recurring_event_id == dom->recurring_event_id);
+    CHECK(text->meeting_url == dom->meeting_url);
+    CHECK(text->attendees == dom->attendees);
+    REQUIRE(text->bot_param.has_value() == dom->bot_param.has_value());
+    if (dom->bot_param) {
+        const auto& a = *text->bot_param;
+        const auto& b = *dom->bot_param;
+        CHECK(a.bot_name == b.bot_name);
+        CHECK(a.bot_image == b.bot_image);
+        CHECK(a.enter_message == b.enter_message);
+        CHECK(a.recording_mode == b.recording_mode);
+        CHECK(a.speech_to_text_provider == b.speech_to_text_provider);
+        CHECK(a.webhook_url == b.webhook_url);
+        CHECK(a.deduplication_key == b.deduplication_key);
+        CHECK(a.noone_joined_timeout == b.noone_joined_timeout);
+        CHECK(a.waiting_room_timeout == b.waiting_room_timeout);
+        CHECK(nlohmann::json::parse(a.json.text) == nlohmann::json::parse(b.json.text));
+        CHECK(a.extra.text.empty() == b.extra.text.empty());
+        if (!b.extra.text.empty())
+            CHECK(nlohmann::json::parse(a.extra.text) == nlohmann::json::parse(b.extra.text));
+    }
+    CHECK(text->raw.text.empty() == dom->raw.text.empty());
+    if (!dom->raw.text.empty())
+        CHECK(nlohmann::json::parse(text->raw.text) == nlohmann::json::parse(dom->raw.text));
 }
 
 TEST_CASE("api_client with no_retry_policy makes exactly one attempt", "[api_client]")

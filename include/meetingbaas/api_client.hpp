@@ -408,9 +408,9 @@ public:
         constexpr std::string_view op = "GET /calendar_events/{uuid}";
         auto url = endpoint_with_id("/calendar_events/", event_uuid, "", op);
         if (!url) return url.error();
-        auto doc = call_json(http_method::get, std::move(*url), {}, op, request_safety::idempotent);
-        if (!doc) return doc.error();
-        return parsed(parse_v1_event(std::move(doc->body)), doc->status, op);
+        auto response = execute(http_method::get, std::move(*url), {}, op, request_safety::idempotent);
+        if (!response) return response.error();
+        return parsed(parse_v1_event_text(response->body), response->status, op);
     }
 
     /// POST /calendar_events/{uuid}/bot?all_occurrences=...: schedules a bot; returns the updated
@@ -752,9 +752,9 @@ private:
 
     api_result<v1_event_page> v1_fetch_page(std::string url, std::string_view op)
     {
-        auto doc = call_json(http_method::get, std::move(url), {}, op, request_safety::idempotent);
-        if (!doc) return doc.error();
-        return parsed(parse_v1_event_page(std::move(doc->body)), doc->status, op);
+        auto response = execute(http_method::get, std::move(url), {}, op, request_safety::idempotent);
+        if (!response) return response.error();
+        return parsed(parse_v1_event_page_text(response->body), response->status, op);
     }
 
     api_result<std::vector<v1_event>> v1_bot_call(http_method method, std::string_view event_uuid,

@@ -7,18 +7,22 @@
 // the JSON Pointer of the offending value. They never throw, also under -fno-exceptions -DJSON_NOEXCEPTION.
 
 #include <meetingbaas/detail/json_pointer.hpp>
+#include <meetingbaas/detail/json_reader.hpp>
 #include <meetingbaas/error.hpp>
+#include <meetingbaas/event_types.hpp>
 #include <meetingbaas/result.hpp>
 #include <meetingbaas/timestamp.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
 #include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -49,8 +53,8 @@ struct v1_bot_param {
     std::optional<std::string> deduplication_key{};
     std::optional<std::int64_t> noone_joined_timeout{};
     std::optional<std::int64_t> waiting_room_timeout{};
-    nlohmann::json extra{};  ///< echoed in the bot's webhooks; null when absent
-    nlohmann::json json{};   ///< the whole stored object
+    raw_json extra{};  ///< echoed in the bot's webhooks, as JSON text; empty when absent
+    raw_json json{};   ///< the whole stored object, as JSON text
 };
 
 /// A v1 calendar event (`GET /calendar_events/{uuid}`, schema `Event`).
@@ -69,7 +73,7 @@ struct v1_event {
     std::string meeting_url{};  ///< empty when the event has none
     std::vector<v1_attendee> attendees{};
     std::optional<v1_bot_param> bot_param{};  ///< set when a bot is scheduled
-    nlohmann::json raw{};                     ///< the provider's raw event object
+    raw_json raw{};  ///< the provider's raw event object, as JSON text; empty when absent
 };
 
 /// A v1 calendar (`GET /calendars/`, schema `Calendar`).
@@ -649,7 +653,7 @@ inline result<v1_bot_param> parse_v1_bot_param_fields(const nlohmann::json& j, c
     auto waiting = r.optional_integer("waiting_room_timeout");
     if (!waiting) return waiting.error();
     p.waiting_room_timeout = *waiting;
-    p.extra = r.any("extra");
+    if (const auto* extra = r.find("extra"); extra != nullptr) p.extra.text = extra->dump();
     return p;
 }
 
@@ -660,7 +664,7 @@ inline result<v1_bot_param> parse_v1_bot_param_fields(const nlohmann::json& j, c
                                                              const std::string& path = "")
 {
     auto p = detail::parse_v1_bot_param_fields(j, path);
-    if (p) p->json = j;
+    if (p) p->json.text = j.dump();
     return p;
 }
 
@@ -702,20 +706,10 @@ result<v1_event> parse_v1_event_impl(Json& j, const std::string& path)
     if (const auto it = j.find("bot_param"); it != j.end() && !it->is_null()) {
         auto param = parse_v1_bot_param_fields(*it, pointer_append(path, "bot_param"));
         if (!param) return param.error();
-        if constexpr (std::is_const_v<Json>) {
-            param->json = *it;
-        } else {
-            param->json = std::move(*it);  // the document is the caller's temporary
-        }
+        param->json.text = it->dump();
         e.bot_param = std::move(*param);
     }
-    if (const auto it = j.find("raw"); it != j.end()) {
-        if constexpr (std::is_const_v<Json>) {
-            e.raw = *it;
-        } else {
-            e.raw = std::move(*it);
-        }
-    }
+    if (const auto it = j.find("raw"); it != j.end()) e.raw.text = it->dump();
     return e;
 }
 
@@ -801,6 +795,240 @@ result<v1_event> parse_v1_event_impl(Json& j, const std::string& path)
 {
     return detail::parse_array<v1_event>(
         j, path, [](const nlohmann::json& a, const std::string& p) { return parse_v1_event(a, p); });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// v1 events from the body text: a streaming fast path (detail/json_reader.hpp, no DOM) with the DOM
+// parsers above as the fallback. The fast path gives up (returns false) on anything it does not decode
+// exactly like the DOM path: a type mismatch, a duplicate member, a SystemTime timestamp, a syntax error,
+// ... The body is then parsed again through nlohmann, so results and errors (codes, JSON Pointers,
+// messages) are those of parse_json_body + parse_v1_event, whichever path ran.
+// ---------------------------------------------------------------------------------------------------
+
+namespace detail::v1_fast {
+
+inline bool member_once(std::uint32_t& seen, unsigned bit) noexcept
+{
+    const std::uint32_t mask = std::uint32_t{1} << bit;
+    if ((seen & mask) != 0) return false;  // duplicate: the DOM keeps the last one; let it decide
+    seen |= mask;
+    return true;
+}
+
+inline bool req_str(json_reader& r, std::string& out)
+{
+    return r.peek() == json_kind::string && r.read_string(out);
+}
+
+/// A string, or null (the default stays).
+inline bool str_or_null(json_reader& r, std::string& out)
+{
+    const json_kind k = r.peek();
+    if (k == json_kind::null) return r.read_null();
+    return k == json_kind::string && r.read_string(out);
+}
+
+inline bool opt_str(json_reader& r, std::optional<std::string>& out)
+{
+    const json_kind k = r.peek();
+    if (k == json_kind::null) {
+        out.reset();
+        return r.read_null();
+    }
+    return k == json_kind::string && r.read_string(out.emplace());
+}
+
+inline bool req_bool(json_reader& r, bool& out)
+{
+    return r.peek() == json_kind::boolean && r.read_bool(out);
+}
+
+/// A boolean, or null (the default stays).
+inline bool bool_or_null(json_reader& r, bool& out)
+{
+    const json_kind k = r.peek();
+    if (k == json_kind::null) return r.read_null();
+    return k == json_kind::boolean && r.read_bool(out);
+}
+
+inline bool opt_int(json_reader& r, std::optional<std::int64_t>& out)
+{
+    const json_kind k = r.peek();
+    if (k == json_kind::null) {
+        out.reset();
+        return r.read_null();
+    }
+    if (k != json_kind::number) return false;
+    std::string_view text;
+    if (!r.read_number(text)) return false;
+    if (text.find_first_of(".eE") != std::string_view::npos) return false;
+    std::int64_t v = 0;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc{} || ptr != text.data() + text.size()) return false;
+    out = v;
+    return true;
+}
+
+/// An ISO 8601 string (the SystemTime object form is left to the DOM path).
+inline bool read_time(json_reader& r, timestamp& out)
+{
+    if (r.peek() != json_kind::string) return false;
+    std::string scratch;
+    std::string_view text;
+    if (!r.read_string_view(text, scratch)) return false;
+    auto t = parse_timestamp(text);
+    if (!t) return false;
+    out = std::move(*t);
+    return true;
+}
+
+inline bool read_attendee(json_reader& r, v1_attendee& out)
+{
+    if (r.peek() != json_kind::object) return false;
+    std::uint32_t seen = 0;
+    return r.read_object([&](std::string_view key) {
+        if (key == "email") return member_once(seen, 0) && str_or_null(r, out.email);
+        if (key == "name") return member_once(seen, 1) && opt_str(r, out.name);
+        return r.skip_value();
+    });
+}
+
+inline bool read_bot_param(json_reader& r, v1_bot_param& p)
+{
+    if (r.peek() != json_kind::object) return false;
+    const std::size_t start = r.position();
+    std::uint32_t seen = 0;
+    const bool ok = r.read_object([&](std::string_view key) {
+        if (key == "bot_name") return member_once(seen, 0) && str_or_null(r, p.bot_name);
+        if (key == "bot_image") {
+            if (!member_once(seen, 1)) return false;
+            // An array in newer schemas: kept in `json` only.
+            if (r.peek() == json_kind::array) return r.skip_value();
+            return opt_str(r, p.bot_image);
+        }
+        if (key == "enter_message") return member_once(seen, 2) && opt_str(r, p.enter_message);
+        if (key == "recording_mode") return member_once(seen, 3) && opt_str(r, p.recording_mode);
+        if (key == "speech_to_text_provider")
+            return member_once(seen, 4) && opt_str(r, p.speech_to_text_provider);
+        if (key == "webhook_url") return member_once(seen, 5) && opt_str(r, p.webhook_url);
+        if (key == "deduplication_key") return member_once(seen, 6) && opt_str(r, p.deduplication_key);
+        if (key == "noone_joined_timeout") return member_once(seen, 7) && opt_int(r, p.noone_joined_timeout);
+        if (key == "waiting_room_timeout") return member_once(seen, 8) && opt_int(r, p.waiting_room_timeout);
+        if (key == "extra") {
+            if (!member_once(seen, 9)) return false;
+            std::string_view text;
+            if (!r.skip_value(&text)) return false;
+            p.extra.text.assign(text.data(), text.size());
+            return true;
+        }
+        return r.skip_value();
+    });
+    if (!ok) return false;
+    const std::string_view text = r.text().substr(start, r.position() - start);
+    p.json.text.assign(text.data(), text.size());
+    return true;
+}
+
+inline bool read_event(json_reader& r, v1_event& e)
+{
+    if (r.peek() != json_kind::object) return false;
+    std::uint32_t seen = 0;
+    const bool ok = r.read_object([&](std::string_view key) {
+        if (key == "uuid") return member_once(seen, 0) && req_str(r, e.uuid);
+        if (key == "calendar_uuid") return member_once(seen, 1) && req_str(r, e.calendar_uuid);
+        if (key == "google_id") return member_once(seen, 2) && str_or_null(r, e.google_id);
+        if (key == "name") return member_once(seen, 3) && str_or_null(r, e.name);
+        if (key == "start_time") return member_once(seen, 4) && read_time(r, e.start_time);
+        if (key == "end_time") return member_once(seen, 5) && read_time(r, e.end_time);
+        if (key == "deleted") return member_once(seen, 6) && req_bool(r, e.deleted);
+        if (key == "is_organizer") return member_once(seen, 7) && bool_or_null(r, e.is_organizer);
+        if (key == "is_recurring") return member_once(seen, 8) && bool_or_null(r, e.is_recurring);
+        if (key == "recurring_event_id") return member_once(seen, 9) && opt_str(r, e.recurring_event_id);
+        if (key == "last_updated_at") return member_once(seen, 10) && read_time(r, e.last_updated_at);
+        if (key == "meeting_url") return member_once(seen, 11) && str_or_null(r, e.meeting_url);
+        if (key == "attendees") {
+            if (!member_once(seen, 12)) return false;
+            const json_kind k = r.peek();
+            if (k == json_kind::null) return r.read_null();
+            if (k != json_kind::array) return false;
+            return r.read_array([&](std::size_t) { return read_attendee(r, e.attendees.emplace_back()); });
+        }
+        if (key == "bot_param") {
+            if (!member_once(seen, 13)) return false;
+            if (r.peek() == json_kind::null) return r.read_null();
+            return read_bot_param(r, e.bot_param.emplace());
+        }
+        if (key == "raw") {
+            if (!member_once(seen, 14)) return false;
+            std::string_view text;
+            if (!r.skip_value(&text)) return false;
+            e.raw.text.assign(text.data(), text.size());
+            return true;
+        }
+        return r.skip_value();
+    });
+    constexpr std::uint32_t required = (1u << 0) | (1u << 1) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 10);
+    return ok && (seen & required) == required;
+}
+
+inline bool read_event_page(json_reader& r, v1_event_page& page)
+{
+    if (r.peek() != json_kind::object) return false;
+    std::uint32_t seen = 0;
+    std::optional<std::string> next{};
+    const bool ok = r.read_object([&](std::string_view key) {
+        if (key == "data") {
+            if (!member_once(seen, 0) || r.peek() != json_kind::array) return false;
+            return r.read_array([&](std::size_t) { return read_event(r, page.data.emplace_back()); });
+        }
+        if (key == "next") return member_once(seen, 1) && opt_str(r, next);
+        return r.skip_value();
+    });
+    if (!ok || (seen & 1u) == 0) return false;
+    if (next && !next->empty()) page.next = std::move(next);
+    return true;
+}
+
+/// Runs `decode` over the whole body; nullopt when the fast path gave up.
+template <class T, class F>
+std::optional<T> decode(std::string_view body, F&& decode_value)
+{
+    if (body.empty()) return std::nullopt;
+    json_reader r(body, max_api_json_depth);
+    std::optional<T> out(std::in_place);
+    if (!decode_value(r, *out) || !r.at_end()) return std::nullopt;
+    return out;
+}
+
+}  // namespace detail::v1_fast
+
+/// Parses the text of a v1 `Event` (the body of `GET /calendar_events/{uuid}`) straight into a v1_event,
+/// without building a DOM. Results and errors are those of parse_json_body followed by parse_v1_event
+/// (empty_input, too_deep, malformed_json at "/", then the parse_v1_event errors); `raw` and
+/// `bot_param->json`/`extra` keep the exact text of the body.
+[[nodiscard]] inline result<v1_event> parse_v1_event_text(std::string_view body)
+{
+    if (auto fast = detail::v1_fast::decode<v1_event>(
+            body, [](detail::json_reader& r, v1_event& e) { return detail::v1_fast::read_event(r, e); })) {
+        return std::move(*fast);
+    }
+    auto doc = detail::parse_json_body(body);
+    if (!doc) return doc.error();
+    return parse_v1_event(std::move(*doc));
+}
+
+/// The same for a `ListEventResponse` body (parse_json_body followed by parse_v1_event_page).
+[[nodiscard]] inline result<v1_event_page> parse_v1_event_page_text(std::string_view body)
+{
+    if (auto fast =
+            detail::v1_fast::decode<v1_event_page>(body, [](detail::json_reader& r, v1_event_page& p) {
+                return detail::v1_fast::read_event_page(r, p);
+            })) {
+        return std::move(*fast);
+    }
+    auto doc = detail::parse_json_body(body);
+    if (!doc) return doc.error();
+    return parse_v1_event_page(std::move(*doc));
 }
 
 /// Parses the resync_all answer `{synced_calendars: uuid[], errors: [[uuid, message], ...]}`.
