@@ -8,52 +8,16 @@
 
 #include <catch2/catch_test_macros.hpp>
 
-#include <atomic>
 #include <cstddef>
-#include <cstdlib>
-#include <new>
 #include <string>
 
+// This TU provides the counting replacement of the global operator new for the whole executable.
+#define MEETINGBAAS_TEST_COUNT_ALLOCATIONS
+#include "counting_allocator.hpp"
+
 namespace {
-std::atomic<std::size_t> allocations{0};
-
-/// Counts allocations made while it is alive.
-class allocation_counter {
-public:
-    allocation_counter() noexcept : start_(allocations.load()) {}
-    [[nodiscard]] std::size_t count() const noexcept { return allocations.load() - start_; }
-
-private:
-    std::size_t start_;
-};
+using allocation_counter = meetingbaas::test::allocation_scope;
 }  // namespace
-
-void* operator new(std::size_t size)
-{
-    allocations.fetch_add(1);
-    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t size)
-{
-    return operator new(size);
-}
-void operator delete(void* p) noexcept
-{
-    std::free(p);
-}
-void operator delete[](void* p) noexcept
-{
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept
-{
-    std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept
-{
-    std::free(p);
-}
 
 TEST_CASE("the counting allocator sees allocations", "[authenticity]")
 {
