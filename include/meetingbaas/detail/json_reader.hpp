@@ -12,12 +12,18 @@
 #include <meetingbaas/detail/json_pointer.hpp>
 #include <meetingbaas/error.hpp>
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace meetingbaas::inline v0::detail {
 
@@ -38,6 +44,64 @@ constexpr std::string_view describe(json_kind k) noexcept
         case json_kind::invalid: return "an invalid token";
     }
     return "an invalid token";
+}
+
+/// Is `c` a byte that a JSON string scan must look at (quote, backslash, control, non-ASCII)?
+constexpr bool is_string_stop_byte(unsigned char c) noexcept
+{
+    return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+}
+
+/// Portable block scan: how many leading bytes of [p, p + n) can be skipped in whole 8-byte words that
+/// contain no stop byte. Stops at the first word that contains one (the result is a multiple of 8, at
+/// most the offset of the first stop byte).
+inline std::size_t skip_plain_string_bytes_swar(const char* p, std::size_t n) noexcept
+{
+    constexpr std::uint64_t ones = 0x0101010101010101ULL;
+    constexpr std::uint64_t high = 0x8080808080808080ULL;
+    std::size_t i = 0;
+    while (n - i >= 8) {
+        std::uint64_t w = 0;
+        std::memcpy(&w, p + i, 8);
+        const std::uint64_t quote = w ^ (ones * '"');
+        const std::uint64_t backslash = w ^ (ones * '\\');
+        // Each term is exact for "some byte is ...": zero after the XOR, below 0x20, or >= 0x80.
+        const std::uint64_t stop =
+            ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | ((w - ones * 0x20) & ~w) | w;
+        if ((stop & high) != 0) break;
+        i += 8;
+    }
+    return i;
+}
+
+#if defined(__SSE2__)
+/// SSE2 block scan: the exact offset of the first stop byte within the whole 16-byte blocks of
+/// [p, p + n), or the length of those blocks when none has one.
+inline std::size_t skip_plain_string_bytes_sse2(const char* p, std::size_t n) noexcept
+{
+    std::size_t i = 0;
+    while (n - i >= 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+        // Signed compare: bytes 0x00-0x1F and 0x80-0xFF are both "less than 0x20".
+        const __m128i stop = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+            _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+        const auto mask = static_cast<unsigned>(_mm_movemask_epi8(stop));
+        if (mask != 0) return i + static_cast<std::size_t>(std::countr_zero(mask));
+        i += 16;
+    }
+    return i;
+}
+#endif
+
+/// The block scan json_reader uses: SSE2 where the target has it (every x86-64), otherwise portable.
+inline std::size_t skip_plain_string_bytes(const char* p, std::size_t n) noexcept
+{
+#if defined(__SSE2__)
+    return skip_plain_string_bytes_sse2(p, n);
+#else
+    return skip_plain_string_bytes_swar(p, n);
+#endif
 }
 
 class json_reader {
@@ -479,10 +543,12 @@ private:
         const std::size_t start = pos_;
         const std::size_t n = s_.size();
         for (;;) {
-            // Fast path: plain ASCII.
+            // Fast path: skip plain ASCII a block at a time; the byte loop below then looks at the
+            // byte that stopped the block.
+            pos_ += skip_plain_string_bytes(s_.data() + pos_, n - pos_);
             while (pos_ < n) {
                 const auto u = static_cast<unsigned char>(s_[pos_]);
-                if (u < 0x20 || u == '"' || u == '\\' || u >= 0x80) break;
+                if (is_string_stop_byte(u)) break;
                 ++pos_;
             }
             if (pos_ >= n) return fail_syntax("unterminated string");
