@@ -313,12 +313,15 @@ public:
     using retry_type = Retry;
 
     /// Precondition: `retry.policy` is valid (`!retry.policy.check()`; build it with checked() or
-    /// validated()). Cheap: no I/O, no allocation beyond the options.
+    /// validated()). Cheap: no I/O; it checks the options once (a bad API key, user agent or base URL
+    /// is reported by every call as invalid_argument / invalid_url) and prepares the request headers.
     explicit api_client(Client client, api_client_options options, Retry retry = Retry{})
         : client_(std::forward<Client>(client)), options_(std::move(options)),
           retrier_(retry.policy, retry.clock, std::move(retry.random), std::move(retry.hooks)),
           budget_(retry.budget), classify_(std::move(retry.classify)), sleep_(std::move(retry.sleep))
-    {}
+    {
+        prepare();
+    }
 
     [[nodiscard]] const api_client_options& options() const noexcept { return options_; }
     /// The underlying HTTP client (e.g. to inspect a test fake).
@@ -645,9 +648,9 @@ private:
     }
 
     /// base_url + path, after checking the options.
-    api_result<std::string> endpoint(std::string_view path, std::string_view op) const
+    /// Checks the options once (see the constructor) and builds the headers every request carries.
+    void prepare()
     {
-        if (options_.api_key.empty()) return argument_error(op, "api_key", "the API key is empty");
         // Header values go on the wire verbatim: a CR or LF would inject header lines.
         auto has_control = [](std::string_view v) {
             for (const char c : v) {
@@ -656,21 +659,40 @@ private:
             }
             return false;
         };
-        if (has_control(options_.api_key)) {
-            return argument_error(op, "api_key", "the API key contains control characters");
-        }
-        if (has_control(options_.user_agent)) {
-            return argument_error(op, "user_agent", "the user agent contains control characters");
-        }
         auto base = std::string_view(options_.base_url);
         while (!base.empty() && base.back() == '/') base.remove_suffix(1);
         const auto parts = detail::split_url(base);
-        if (!parts || parts->target.find('?') != std::string_view::npos) {
-            api_error e = argument_error(op, "base_url", "base_url must be an http(s) URL without a query");
-            e.code = e.last_attempt_code = errc::invalid_url;
+        if (options_.api_key.empty()) {
+            config_problem_ = {errc::invalid_argument, "api_key", "the API key is empty"};
+        } else if (has_control(options_.api_key)) {
+            config_problem_ = {errc::invalid_argument, "api_key", "the API key contains control characters"};
+        } else if (has_control(options_.user_agent)) {
+            config_problem_ = {errc::invalid_argument, "user_agent",
+                               "the user agent contains control characters"};
+        } else if (!parts || parts->target.find('?') != std::string_view::npos) {
+            config_problem_ = {errc::invalid_url, "base_url",
+                               "base_url must be an http(s) URL without a query"};
+        }
+        base_url_.assign(base);
+        base_headers_.reserve(4);
+        base_headers_.add("x-meeting-baas-api-key", options_.api_key);
+        base_headers_.add("Accept", "application/json");
+        if (!options_.user_agent.empty()) base_headers_.add("User-Agent", options_.user_agent);
+        request_.headers = base_headers_;
+        request_content_type_ = false;
+    }
+
+    /// base_url (without trailing slashes) + path; the options' problem, if any, as an api_error.
+    api_result<std::string> endpoint(std::string_view path, std::string_view op) const
+    {
+        if (config_problem_.code != errc{}) {
+            api_error e = argument_error(op, config_problem_.where, config_problem_.message);
+            e.code = e.last_attempt_code = config_problem_.code;
             return e;
         }
-        std::string url(base);
+        std::string url;
+        url.reserve(base_url_.size() + path.size() + 64);  // room for an id and a short suffix
+        url += base_url_;
         url += path;
         return url;
     }
@@ -800,21 +822,6 @@ private:
         return json_answer{response->status, std::move(*doc)};
     }
 
-    http_request make_request(http_method method, std::string url, std::string body) const
-    {
-        http_request request;
-        request.method = method;
-        request.url = std::move(url);
-        request.timeout = options_.timeout;
-        request.headers.reserve(5);
-        request.headers.add("x-meeting-baas-api-key", options_.api_key);
-        request.headers.add("Accept", "application/json");
-        if (!options_.user_agent.empty()) request.headers.add("User-Agent", options_.user_agent);
-        if (!body.empty()) request.headers.add("Content-Type", "application/json");
-        request.body = std::move(body);
-        return request;
-    }
-
     /// One attempt: send, then classify (2xx: the response; otherwise an api_error).
     api_result<http_response> attempt(const http_request& request, std::string_view op)
     {
@@ -831,7 +838,38 @@ private:
     api_result<http_response> execute(http_method method, std::string url, std::string body,
                                       std::string_view op, request_safety safety)
     {
-        auto request = make_request(method, std::move(url), std::move(body));
+        if (in_execute_) {  // re-entered (from the HTTP client, a hook or the sleeper): a request of its own
+            http_request request;
+            request.headers = base_headers_;
+            bool content_type = false;
+            return execute_with(request, content_type, method, std::move(url), std::move(body), op, safety);
+        }
+        in_execute_ = true;
+        struct leave {
+            bool& flag;
+            ~leave() { flag = false; }
+        } guard{in_execute_};
+        return execute_with(request_, request_content_type_, method, std::move(url), std::move(body), op,
+                            safety);
+    }
+
+    /// execute() with `request` reused: its headers are base_headers_, plus Content-Type when
+    /// `content_type` says so; both are brought in line with `body` here.
+    api_result<http_response> execute_with(http_request& request, bool& content_type, http_method method,
+                                           std::string url, std::string body, std::string_view op,
+                                           request_safety safety)
+    {
+        request.method = method;
+        request.url = std::move(url);
+        request.body = std::move(body);
+        if (request.body.empty() == content_type) {
+            if (content_type) {
+                request.headers = base_headers_;
+            } else {
+                request.headers.add("Content-Type", "application/json");
+            }
+            content_type = !content_type;
+        }
         retrier_.start(
             {safety == request_safety::unsafe ? idempotency::non_idempotent : idempotency::idempotent,
              std::nullopt, budget_});
@@ -885,6 +923,16 @@ private:
 
     Client client_;
     api_client_options options_;
+    std::string base_url_;  ///< options_.base_url without trailing slashes
+    struct config_problem {
+        errc code{};
+        std::string where{};
+        std::string message{};
+    } config_problem_{};           ///< found by prepare(); reported by every call
+    http_headers base_headers_{};  ///< API key, Accept, User-Agent
+    http_request request_{};       ///< reused by execute() (its URL buffer and header list)
+    bool request_content_type_ = false;
+    bool in_execute_ = false;
     retrier<typename Retry::backoff_type, typename Retry::clock_type, typename Retry::random_type,
             typename Retry::hooks_type>
         retrier_;

@@ -39,6 +39,12 @@ struct curl_options {
     std::string ca_file{};    ///< CURLOPT_CAINFO when non-empty
     bool accept_compressed =
         false;  ///< send Accept-Encoding (gzip, br, ...) and decode: smaller bodies, more CPU
+    /// CURLOPT_SHARE when non-null: a share handle (curl_share_init) through which this client shares
+    /// libcurl's connection cache, DNS cache or TLS sessions with other easy handles, e.g. several
+    /// clients on one connection pool. The application owns it, keeps it alive longer than every client
+    /// using it and, when those clients run on different threads, installs CURLSHOPT_LOCKFUNC /
+    /// CURLSHOPT_UNLOCKFUNC (libcurl's rule for share handles).
+    CURLSH* share = nullptr;
 };
 
 namespace detail {
@@ -111,16 +117,24 @@ public:
     curl_header_list() = default;
     curl_header_list(const curl_header_list&) = delete;
     curl_header_list& operator=(const curl_header_list&) = delete;
+    curl_header_list(curl_header_list&& other) noexcept : list_(std::exchange(other.list_, nullptr)) {}
+    curl_header_list& operator=(curl_header_list&& other) noexcept
+    {
+        curl_header_list(std::move(other)).swap(*this);
+        return *this;
+    }
     ~curl_header_list() { curl_slist_free_all(list_); }
 
     /// False when libcurl could not allocate.
-    bool append(const std::string& line)
+    bool append(const char* line)
     {
-        curl_slist* next = curl_slist_append(list_, line.c_str());
+        curl_slist* next = curl_slist_append(list_, line);
         if (next == nullptr) return false;
         list_ = next;
         return true;
     }
+    bool append(const std::string& line) { return append(line.c_str()); }
+    void swap(curl_header_list& other) noexcept { std::swap(list_, other.list_); }
     [[nodiscard]] curl_slist* get() const noexcept { return list_; }
 
 private:
@@ -194,12 +208,22 @@ class curl_http_client {
 public:
     explicit curl_http_client(curl_options options = {})
         : options_(std::move(options)), handle_(curl_easy_init())
-    {}
+    {
+        // Attached once: curl_easy_reset keeps a handle's share (libcurl documents this).
+        if (handle_ != nullptr && options_.share != nullptr &&
+            curl_easy_setopt(handle_, CURLOPT_SHARE, options_.share) != CURLE_OK) {
+            share_failed_ = true;
+        }
+    }
 
     curl_http_client(const curl_http_client&) = delete;
     curl_http_client& operator=(const curl_http_client&) = delete;
     curl_http_client(curl_http_client&& other) noexcept
-        : options_(std::move(other.options_)), handle_(std::exchange(other.handle_, nullptr))
+        : options_(std::move(other.options_)), handle_(std::exchange(other.handle_, nullptr)),
+          share_failed_(other.share_failed_), get_configured_(std::exchange(other.get_configured_, false)),
+          headers_current_(std::exchange(other.headers_current_, false)),
+          header_list_for_body_(other.header_list_for_body_), header_fields_(std::move(other.header_fields_)),
+          header_list_(std::move(other.header_list_))
     {}
     curl_http_client& operator=(curl_http_client&& other) noexcept
     {
@@ -207,6 +231,12 @@ public:
             if (handle_ != nullptr) curl_easy_cleanup(handle_);
             options_ = std::move(other.options_);
             handle_ = std::exchange(other.handle_, nullptr);
+            share_failed_ = other.share_failed_;
+            get_configured_ = std::exchange(other.get_configured_, false);
+            headers_current_ = std::exchange(other.headers_current_, false);
+            header_list_for_body_ = other.header_list_for_body_;
+            header_fields_ = std::move(other.header_fields_);
+            header_list_ = std::move(other.header_list_);  // after the cleanup: the old list is unused
         }
         return *this;
     }
@@ -222,47 +252,116 @@ public:
 
     /// Sends `request` and waits for the complete answer. Any HTTP status is a response; failures to get
     /// one are transport errors (see detail::curl_transport_error for the mapping).
+    ///
+    /// Per-call cost: the header list is rebuilt only when the request's fields differ from the previous
+    /// request's, and a bodiless GET that follows a bodiless GET keeps the handle's configuration
+    /// (URL, timeouts, headers and callbacks are set again; nothing else can differ). Every other
+    /// request starts from curl_easy_reset, which keeps the connection cache.
     http_result send(const http_request& request)
     {
         if (handle_ == nullptr) {
             return transport_error{transport_errc::other, false, "libcurl: curl_easy_init failed"};
         }
+        if (share_failed_) {
+            return transport_error{transport_errc::invalid_request, false,
+                                   "libcurl: curl_options::share was rejected (CURLOPT_SHARE)"};
+        }
         CURL* h = handle_;
-        curl_easy_reset(h);  // keeps the connection cache: the next request reuses the connection
+        const bool with_body = sends_body(request);
+        if (!headers_current_ || with_body != header_list_for_body_ || request.headers != header_fields_) {
+            if (!rebuild_header_list(request.headers, with_body)) return out_of_memory();
+        }
+
+        const bool plain_get = request.method == http_method::get && request.body.empty();
+        bool ok = true;
+        if (!(plain_get && get_configured_)) {
+            get_configured_ = false;
+            curl_easy_reset(h);  // keeps the connection cache: the next request reuses the connection
+            ok = configure_handle(request);
+        }
 
         detail::curl_exchange ex;
         ex.max_body = options_.max_response_bytes;
+        ex.response.headers.reserve(12);
         char error_buffer[CURL_ERROR_SIZE] = {};
-
-        detail::curl_header_list headers;
-        for (const auto& [name, value] : request.headers) {
-            std::string line = name;
-            line += value.empty() ? ";" : ": ";  // "Name;" is libcurl's spelling of an empty value
-            line += value;
-            if (!headers.append(line)) return out_of_memory();
-        }
-        // No "Expect: 100-continue" round trip for bodies over 1 KiB: the API answers quickly.
-        if (!request.headers.contains("Expect") && !headers.append("Expect:")) return out_of_memory();
-        // libcurl would label a body application/x-www-form-urlencoded, which Fastify (the v2 API) rejects
-        // (FST_ERR_CTP_INVALID_MEDIA_TYPE): send only the Content-Type the request carries.
-        if (!request.headers.contains("Content-Type") && !headers.append("Content-Type:"))
-            return out_of_memory();
-
         const auto timeout_ms = std::max<long long>(1, request.timeout.count());
         const auto connect_ms =
             std::min<long long>(timeout_ms, std::max<long long>(1, options_.connect_timeout.count()));
-
-        bool ok = curl_easy_setopt(h, CURLOPT_URL, request.url.c_str()) == CURLE_OK;
+        ok = ok && curl_easy_setopt(h, CURLOPT_URL, request.url.c_str()) == CURLE_OK;
         ok = ok && curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer) == CURLE_OK;
-        ok = ok && curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
-        ok = ok && curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
         ok = ok && curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms)) == CURLE_OK;
         ok = ok && curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_ms)) == CURLE_OK;
-        ok = ok && curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get()) == CURLE_OK;
-        ok = ok && curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &detail::curl_write_body) == CURLE_OK;
+        ok = ok && curl_easy_setopt(h, CURLOPT_HTTPHEADER, header_list_.get()) == CURLE_OK;
         ok = ok && curl_easy_setopt(h, CURLOPT_WRITEDATA, &ex) == CURLE_OK;
-        ok = ok && curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &detail::curl_write_header) == CURLE_OK;
         ok = ok && curl_easy_setopt(h, CURLOPT_HEADERDATA, &ex) == CURLE_OK;
+        if (!ok) {
+            get_configured_ = false;
+            curl_easy_setopt(h, CURLOPT_ERRORBUFFER, static_cast<char*>(nullptr));
+            return transport_error{transport_errc::invalid_request, false, "libcurl: an option was rejected"};
+        }
+        get_configured_ = plain_get;
+
+        const CURLcode rc = curl_easy_perform(h);
+        // `error_buffer` and `ex` die with this call: no pointer to them stays in the handle.
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, static_cast<char*>(nullptr));
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, static_cast<void*>(nullptr));
+        curl_easy_setopt(h, CURLOPT_HEADERDATA, static_cast<void*>(nullptr));
+#if defined(__cpp_exceptions)
+        if (ex.failure) std::rethrow_exception(ex.failure);
+#endif
+        if (rc != CURLE_OK) {
+            long request_bytes = 0;
+            curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &request_bytes);
+            if (rc == CURLE_WRITE_ERROR && ex.too_large) {
+                return transport_error{transport_errc::response_too_large, true,
+                                       "libcurl: response body larger than max_response_bytes"};
+            }
+            return detail::curl_transport_error(rc, request_bytes, error_buffer);
+        }
+        long status = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        ex.response.status = static_cast<int>(status);
+        return std::move(ex.response);
+    }
+
+private:
+    /// Builds the libcurl header list for `fields` (plus the two suppressions below) and remembers
+    /// `fields`, so that the next request with the same fields reuses the list.
+    bool rebuild_header_list(const http_headers& fields, bool with_body)
+    {
+        headers_current_ = false;
+        detail::curl_header_list list;
+        std::string line;
+        for (const auto& [name, value] : fields) {
+            line.assign(name);
+            line += value.empty() ? ";" : ": ";  // "Name;" is libcurl's spelling of an empty value
+            line += value;
+            if (!list.append(line)) return false;
+        }
+        if (with_body) {  // libcurl adds neither field to a request without a body
+            // No "Expect: 100-continue" round trip for bodies over 1 KiB: the API answers quickly.
+            if (!fields.contains("Expect") && !list.append("Expect:")) return false;
+            // libcurl would label a body application/x-www-form-urlencoded, which Fastify (the v2 API)
+            // rejects (FST_ERR_CTP_INVALID_MEDIA_TYPE): send only the Content-Type the request carries.
+            if (!fields.contains("Content-Type") && !list.append("Content-Type:")) return false;
+        }
+        // The handle may still point at the old list: point it at the new one before the old one dies.
+        curl_easy_setopt(handle_, CURLOPT_HTTPHEADER, list.get());
+        header_list_.swap(list);
+        header_fields_ = fields;
+        header_list_for_body_ = with_body;
+        headers_current_ = true;
+        return true;
+    }
+
+    /// Everything but the per-request options set in send(), on a freshly reset handle.
+    bool configure_handle(const http_request& request)
+    {
+        CURL* h = handle_;
+        bool ok = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+        ok = ok && curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
+        ok = ok && curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &detail::curl_write_body) == CURLE_OK;
+        ok = ok && curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &detail::curl_write_header) == CURLE_OK;
         ok = ok && curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
         ok = ok && curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK;
         ok = ok && curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L) == CURLE_OK;
@@ -283,39 +382,22 @@ public:
                 ok = ok && curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.data()) == CURLE_OK;
                 break;
         }
-        if (!request.body.empty() || request.method == http_method::post ||
-            request.method == http_method::put || request.method == http_method::patch) {
+        if (sends_body(request)) {
             // POSTFIELDS with CUSTOMREQUEST sends the body with any method, DELETE included.
             ok = ok && curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
                                         static_cast<curl_off_t>(request.body.size())) == CURLE_OK;
             ok = ok && curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data()) == CURLE_OK;
         }
-        if (!ok) {
-            return transport_error{transport_errc::invalid_request, false, "libcurl: an option was rejected"};
-        }
-
-        const CURLcode rc = curl_easy_perform(h);
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, static_cast<curl_slist*>(nullptr));  // the list dies below
-        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, static_cast<char*>(nullptr));
-#if defined(__cpp_exceptions)
-        if (ex.failure) std::rethrow_exception(ex.failure);
-#endif
-        if (rc != CURLE_OK) {
-            long request_bytes = 0;
-            curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &request_bytes);
-            if (rc == CURLE_WRITE_ERROR && ex.too_large) {
-                return transport_error{transport_errc::response_too_large, true,
-                                       "libcurl: response body larger than max_response_bytes"};
-            }
-            return detail::curl_transport_error(rc, request_bytes, error_buffer);
-        }
-        long status = 0;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-        ex.response.status = static_cast<int>(status);
-        return std::move(ex.response);
+        return ok;
     }
 
-private:
+    /// Whether libcurl is told to send a body (POSTFIELDS), possibly empty.
+    static bool sends_body(const http_request& request) noexcept
+    {
+        return !request.body.empty() || request.method == http_method::post ||
+               request.method == http_method::put || request.method == http_method::patch;
+    }
+
     static transport_error out_of_memory()
     {
         return transport_error{transport_errc::other, false,
@@ -324,6 +406,12 @@ private:
 
     curl_options options_;
     CURL* handle_ = nullptr;
+    bool share_failed_ = false;
+    bool get_configured_ = false;        ///< the handle is set up for a bodiless GET (see send())
+    bool headers_current_ = false;       ///< header_list_ was built from header_fields_ ...
+    bool header_list_for_body_ = false;  ///< ... for a request with a body (with the two suppressions)
+    http_headers header_fields_{};
+    detail::curl_header_list header_list_{};  ///< in use by handle_; freed after curl_easy_cleanup
 };
 
 static_assert(http_client<curl_http_client>);
