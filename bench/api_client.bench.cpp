@@ -11,12 +11,15 @@
 #include <benchmark/benchmark.h>
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -33,19 +36,27 @@ meetingbaas_test::fake_meetingbaas_api& server()
     return *s;
 }
 
+/// The User-Agent line api_client sends by default: the baseline sends the same request.
+const std::string& user_agent_line()
+{
+    static const std::string line = "User-Agent: " + meetingbaas::api_client_options{}.user_agent;
+    return line;
+}
+
 std::size_t append(char* data, std::size_t size, std::size_t n, void* out)
 {
     static_cast<std::string*>(out)->append(data, size * n);
     return size * n;
 }
 
-/// The baseline: what an application would write by hand with libcurl.
+/// The baseline: what an application would write by hand with libcurl (the same headers as the client).
 void bare_libcurl_get_event(benchmark::State& state)
 {
     const std::string url = server().base_url() + "/calendar_events/" + event_uuid;
     CURL* h = curl_easy_init();
     curl_slist* headers = curl_slist_append(nullptr, "x-meeting-baas-api-key: test-key");
     headers = curl_slist_append(headers, "Accept: application/json");
+    headers = curl_slist_append(headers, user_agent_line().c_str());
     std::string body;
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
@@ -72,6 +83,7 @@ void bare_libcurl_get_event_and_parse_json(benchmark::State& state)
     CURL* h = curl_easy_init();
     curl_slist* headers = curl_slist_append(nullptr, "x-meeting-baas-api-key: test-key");
     headers = curl_slist_append(headers, "Accept: application/json");
+    headers = curl_slist_append(headers, user_agent_line().c_str());
     std::string body;
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
@@ -89,10 +101,11 @@ void bare_libcurl_get_event_and_parse_json(benchmark::State& state)
     curl_easy_cleanup(h);
 }
 
-meetingbaas::api_client<meetingbaas::curl_http_client> make_client()
+meetingbaas::api_client<meetingbaas::curl_http_client> make_client(CURLSH* share = nullptr)
 {
     return meetingbaas::api_client<meetingbaas::curl_http_client>(
-        meetingbaas::curl_http_client{}, {.api_key = "test-key", .base_url = server().base_url()});
+        meetingbaas::curl_http_client{{.share = share}},
+        {.api_key = "test-key", .base_url = server().base_url()});
 }
 
 /// The client: typed GET (request building, retry bookkeeping, adapter, JSON parse, typed model).
@@ -132,16 +145,59 @@ void parse_v1_event_only(benchmark::State& state)
     }
 }
 
-/// Paired: each iteration makes one bare request and one client request, in alternating order, timing
-/// each; the counters report the two means and the client's overhead. Load drift on a shared machine
-/// hits both halves of each pair alike, which the separate benchmarks above cannot guarantee.
+/// The same decode of the body as the test server sends it (compact JSON, as nlohmann's dump()).
+void parse_v1_event_only_compact(benchmark::State& state)
+{
+    std::ifstream in(std::string(MEETINGBAAS_TEST_DATA_DIR) + "/api.v1.get_event.json");
+    const std::string body = nlohmann::json::parse(in).dump();
+    for (auto _ : state) {
+        auto event = meetingbaas::parse_v1_event_text(body);
+        benchmark::DoNotOptimize(event);
+    }
+}
+
+/// Thread CPU time of the calling thread (the server runs on its own threads).
+std::chrono::nanoseconds thread_cpu_now()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
+double median(std::vector<double> v)
+{
+    if (v.empty()) return 0.0;
+    const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+    std::nth_element(v.begin(), mid, v.end());
+    if (v.size() % 2 == 1) return *mid;
+    const double upper = *mid;
+    return (*std::max_element(v.begin(), mid) + upper) / 2.0;
+}
+
+/// Paired: each iteration makes one bare request and one client request, in alternating order, and
+/// times each (wall clock and this thread's CPU time). Load drift on a shared machine hits both halves
+/// of each pair alike, which the separate benchmarks above cannot guarantee.
+///
+/// Counters (per request, microseconds): `bare_us` / `client_us` are medians of the wall times;
+/// `diff_us` is the median of the per-pair differences (client - bare), robust to the scheduler
+/// hiccups of a loopback round trip that make means drift by tens of percent between repetitions;
+/// `overhead_pct` = diff_us / bare_us. `overhead_mean_pct` is the same from means (outlier-sensitive,
+/// kept for comparison). `cpu_diff_us` / `cpu_overhead_pct`: the median per-pair difference of thread
+/// CPU time, i.e. the work the client adds on the caller's thread.
 template <bool Typed, bool BareParses = false>
 void paired_overhead(benchmark::State& state)
 {
     const std::string url = server().base_url() + "/calendar_events/" + event_uuid;
+    // Both sides share one libcurl connection cache, hence one TCP connection and one server thread:
+    // with a connection each, the two halves were served by different server threads whose placement
+    // on the 2 cores made one side 20-30 us slower for a whole repetition, whichever side it was.
+    CURLSH* share = curl_share_init();
+    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
     CURL* h = curl_easy_init();
+    curl_easy_setopt(h, CURLOPT_SHARE, share);
     curl_slist* headers = curl_slist_append(nullptr, "x-meeting-baas-api-key: test-key");
     headers = curl_slist_append(headers, "Accept: application/json");
+    headers = curl_slist_append(headers, user_agent_line().c_str());
     std::string body;
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
@@ -149,13 +205,24 @@ void paired_overhead(benchmark::State& state)
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &append);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-    auto client = make_client();
+    auto client = make_client(share);
     const std::string path = std::string("/calendar_events/") + event_uuid;
 
     using clock = std::chrono::steady_clock;
-    clock::duration bare{}, ours{};
-    auto bare_once = [&] {
+    struct sample {
+        double wall_us;
+        double cpu_us;
+    };
+    auto measure = [](auto&& work) {
+        const auto c0 = thread_cpu_now();
         const auto t0 = clock::now();
+        work();
+        const auto t1 = clock::now();
+        const auto c1 = thread_cpu_now();
+        return sample{std::chrono::duration<double, std::micro>(t1 - t0).count(),
+                      std::chrono::duration<double, std::micro>(c1 - c0).count()};
+    };
+    auto bare_once = [&] {
         body.clear();
         if (curl_easy_perform(h) != CURLE_OK) state.SkipWithError("curl_easy_perform failed");
         if constexpr (BareParses) {
@@ -163,10 +230,8 @@ void paired_overhead(benchmark::State& state)
             benchmark::DoNotOptimize(doc);
         }
         benchmark::DoNotOptimize(body.data());
-        bare += clock::now() - t0;
     };
     auto ours_once = [&] {
-        const auto t0 = clock::now();
         if constexpr (Typed) {
             auto event = client.v1_get_event(event_uuid);
             if (!event) state.SkipWithError("v1_get_event failed");
@@ -177,27 +242,40 @@ void paired_overhead(benchmark::State& state)
             if (!response) state.SkipWithError("send failed");
             benchmark::DoNotOptimize(response);
         }
-        ours += clock::now() - t0;
     };
+    std::vector<double> bare_wall, ours_wall, diff_wall, diff_cpu;
+    double bare_sum = 0, ours_sum = 0;
     bool flip = false;
     for (auto _ : state) {
+        sample b{}, o{};
         if (flip) {
-            ours_once();
-            bare_once();
+            o = measure(ours_once);
+            b = measure(bare_once);
         } else {
-            bare_once();
-            ours_once();
+            b = measure(bare_once);
+            o = measure(ours_once);
         }
         flip = !flip;
+        bare_wall.push_back(b.wall_us);
+        ours_wall.push_back(o.wall_us);
+        diff_wall.push_back(o.wall_us - b.wall_us);
+        diff_cpu.push_back(o.cpu_us - b.cpu_us);
+        bare_sum += b.wall_us;
+        ours_sum += o.wall_us;
     }
-    const double n = static_cast<double>(state.iterations());
-    const double bare_us = std::chrono::duration<double, std::micro>(bare).count() / n;
-    const double ours_us = std::chrono::duration<double, std::micro>(ours).count() / n;
-    state.counters["bare_us"] = bare_us;
-    state.counters["client_us"] = ours_us;
-    state.counters["overhead_pct"] = 100.0 * (ours_us - bare_us) / bare_us;
+    const double bare_med = median(bare_wall);
+    const double diff_med = median(diff_wall);
+    state.counters["bare_us"] = bare_med;
+    state.counters["client_us"] = median(ours_wall);
+    state.counters["diff_us"] = diff_med;
+    state.counters["overhead_pct"] = 100.0 * diff_med / bare_med;
+    state.counters["overhead_mean_pct"] = 100.0 * (ours_sum - bare_sum) / bare_sum;
+    state.counters["cpu_diff_us"] = median(diff_cpu);
+    state.counters["cpu_overhead_pct"] = 100.0 * median(diff_cpu) / bare_med;
     curl_slist_free_all(headers);
     curl_easy_cleanup(h);
+    client = make_client();  // releases the shared handle before the share goes
+    curl_share_cleanup(share);
 }
 
 }  // namespace
@@ -212,5 +290,6 @@ BENCHMARK(bare_libcurl_get_event_and_parse_json)->UseRealTime()->MinTime(1.0);
 BENCHMARK(client_send_raw)->UseRealTime()->MinTime(1.0);
 BENCHMARK(client_v1_get_event)->UseRealTime()->MinTime(1.0);
 BENCHMARK(parse_v1_event_only)->MinTime(0.5);
+BENCHMARK(parse_v1_event_only_compact)->MinTime(0.5);
 
 // Run with --benchmark_repetitions=N --benchmark_enable_random_interleaving=true (docs/perf/api.md).
