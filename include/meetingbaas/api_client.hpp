@@ -647,7 +647,6 @@ private:
         return std::move(*r);
     }
 
-    /// base_url + path, after checking the options.
     /// Checks the options once (see the constructor) and builds the headers every request carries.
     void prepare()
     {
@@ -788,9 +787,9 @@ private:
         detail::query_builder q;
         q.add("all_occurrences", all_occurrences ? "true" : "false");
         *url += q.str();
-        auto doc = call_json(method, std::move(*url), std::move(body), op, safety);
-        if (!doc) return doc.error();
-        return parsed(parse_v1_event_list(doc->body), doc->status, op);
+        auto response = execute(method, std::move(*url), std::move(body), op, safety);
+        if (!response) return response.error();
+        return parsed(parse_v1_event_list_text(response->body), response->status, op);
     }
 
     api_result<v2_bot_result> v2_bot_call(http_method method, std::string_view calendar_id,

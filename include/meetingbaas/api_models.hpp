@@ -989,6 +989,12 @@ inline bool read_event_page(json_reader& r, v1_event_page& page)
     return true;
 }
 
+inline bool read_event_list(json_reader& r, std::vector<v1_event>& events)
+{
+    if (r.peek() != json_kind::array) return false;
+    return r.read_array([&](std::size_t) { return read_event(r, events.emplace_back()); });
+}
+
 /// Runs `decode` over the whole body; nullopt when the fast path gave up.
 template <class T, class F>
 std::optional<T> decode(std::string_view body, F&& decode_value)
@@ -1029,6 +1035,21 @@ std::optional<T> decode(std::string_view body, F&& decode_value)
     auto doc = detail::parse_json_body(body);
     if (!doc) return doc.error();
     return parse_v1_event_page(std::move(*doc));
+}
+
+/// The same for an array of events, the answer of the bot endpoints (parse_json_body followed by
+/// parse_v1_event_list).
+[[nodiscard]] inline result<std::vector<v1_event>> parse_v1_event_list_text(std::string_view body)
+{
+    if (auto fast = detail::v1_fast::decode<std::vector<v1_event>>(
+            body, [](detail::json_reader& r, std::vector<v1_event>& events) {
+                return detail::v1_fast::read_event_list(r, events);
+            })) {
+        return std::move(*fast);
+    }
+    auto doc = detail::parse_json_body(body);
+    if (!doc) return doc.error();
+    return parse_v1_event_list(*doc);
 }
 
 /// Parses the resync_all answer `{synced_calendars: uuid[], errors: [[uuid, message], ...]}`.
