@@ -16,6 +16,10 @@
 #include <thread>
 
 #include <chrono>
+#include <fstream>
+#include <initializer_list>
+#include <iterator>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -389,6 +393,495 @@ void client_reports_api_errors(Make make)
         REQUIRE_FALSE(denied);
         CHECK(denied.error().http_status == 401);
         CHECK(denied.error().provider_code == "InvalidApiKey");
+        CHECK(denied.error().attempts == 1);
+    }
+}
+
+// -------------------------------------------------------------------------------------------------
+// v2 calendar API (spec §4.2), over the v2 fixtures: one Google calendar, a weekly series of three
+// (16, 23 and 30 Sep), a one-off Zoom call (17 Sep) and an all-day event without a link (18 Sep).
+// -------------------------------------------------------------------------------------------------
+
+inline constexpr const char* v2_calendar = "aff72226-7c8f-46fc-864d-f349ad89eb06";
+inline constexpr const char* v2_weekly_series = "3a9e51dd-a5a6-4745-97c0-446738af1da9";
+inline constexpr const char* v2_weekly_1 = "a64a3df5-0814-440a-b618-c84f6cd9503a";  // 2026-09-16T14:00:00Z
+inline constexpr const char* v2_weekly_2 = "6c093e09-7cca-490d-96d9-ef28a8bf8b34";  // 2026-09-23T14:00:00Z
+inline constexpr const char* v2_weekly_3 = "6c78a9f3-59c4-4e84-bd0c-b9c956db724a";  // 2026-09-30T14:00:00Z
+inline constexpr const char* v2_zoom_series = "f8527fef-e29a-437c-823d-86412da74ad6";
+inline constexpr const char* v2_zoom = "a0af11a0-63cf-410d-b826-c0667a1a2a2b";  // 2026-09-17T16:30:00Z
+inline constexpr const char* v2_offsite_series = "beb12715-6e51-44c6-bb55-10a06ae895bb";
+inline constexpr const char* v2_offsite = "4d2ea0e4-3a9f-48c5-bb01-d4d99e809af5";  // 2026-09-18, all day
+inline constexpr const char* v2_unknown = "00000000-0000-4000-8000-000000000000";
+
+/// base64("2026-09-17T16:30:00Z::<v2_zoom>"): the cursor after the Zoom call (spec §4.2's form).
+inline constexpr const char* v2_cursor_after_zoom =
+    "MjAyNi0wOS0xN1QxNjozMDowMFo6OmEwYWYxMWEwLTYzY2YtNDEwZC1iODI2LWMwNjY3YTFhMmEyYg==";
+/// base64("2026-09-23T14:00:00Z::<v2_weekly_2>")
+inline constexpr const char* v2_cursor_after_weekly_2 =
+    "MjAyNi0wOS0yM1QxNDowMDowMFo6OjZjMDkzZTA5LTdjY2EtNDkwZC05NmQ5LWVmMjhhOGJmOGIzNA==";
+/// "-" + base64("2026-09-18T00:00:00Z::<v2_offsite>"): the page before the offsite
+inline constexpr const char* v2_cursor_before_offsite =
+    "-MjAyNi0wOS0xOFQwMDowMDowMFo6OjRkMmVhMGU0LTNhOWYtNDhjNS1iYjAxLWQ0ZDk5ZTgwOWFmNQ==";
+
+inline void start_v2(api& server)
+{
+    REQUIRE(server.load_v2_fixtures(MEETINGBAAS_TEST_DATA_DIR));
+    REQUIRE(server.start());
+}
+
+inline std::string v2_events_path()
+{
+    return std::string("/v2/calendars/") + v2_calendar + "/events";
+}
+
+inline std::vector<std::string> event_ids(const std::vector<meetingbaas::v2_event_summary>& events)
+{
+    std::vector<std::string> out;
+    for (const auto& e : events) out.push_back(e.event_id);
+    return out;
+}
+
+inline std::vector<std::string> ids(std::initializer_list<const char*> list)
+{
+    return {list.begin(), list.end()};
+}
+
+inline meetingbaas::v2_bot_config notetaker()
+{
+    meetingbaas::v2_bot_config config;
+    config.bot_name = "Notetaker";
+    config.entry_message = "Recording for Acme";
+    config.extra = {{"tenant", "acme"}};
+    return config;
+}
+
+/// The requests other than GETs, in order.
+inline std::vector<api::call> writes(const api& server)
+{
+    std::vector<api::call> out;
+    for (const auto& c : server.calls()) {
+        if (c.method != "GET") out.push_back(c);
+    }
+    return out;
+}
+
+template <class Make>
+void client_v2_lists_events_over_all_pages(Make make)
+{
+    api server;
+    start_v2(server);
+    auto client = make_api_client(make(server.base_url()), server);
+    const auto first_query = v2_events_path() + "?limit=2&show_cancelled=true";
+
+    server.inject(api::fault::status_503);  // the first page needs a retry
+    meetingbaas::v2_event_query q;
+    q.limit = 2;
+    const auto all = client.v2_list_events(v2_calendar, q);
+    REQUIRE(all);
+    REQUIRE(event_ids(*all) == ids({v2_weekly_1, v2_zoom, v2_offsite, v2_weekly_2, v2_weekly_3}));
+    const auto& zoom = (*all)[1];
+    CHECK(zoom.series_id == v2_zoom_series);
+    CHECK(zoom.event_type == "one_off");
+    CHECK(zoom.title == "Acme x Northwind pricing review");
+    CHECK(zoom.start_time.text == "2026-09-17T16:30:00Z");
+    CHECK(zoom.end_time.text == "2026-09-17T17:15:00Z");
+    CHECK(zoom.status == "confirmed");
+    CHECK(zoom.meeting_platform == "zoom");
+    CHECK(zoom.calendar_id == v2_calendar);
+    CHECK_FALSE(zoom.bot_scheduled);
+    CHECK_FALSE((*all)[2].meeting_url);  // the all-day offsite has no link
+    CHECK((*all)[0].event_type == "recurring");
+    CHECK((*all)[0].series_id == v2_weekly_series);
+
+    const auto calls = server.calls();
+    REQUIRE(calls.size() == 4);  // the 503, then pages of 2, 2 and 1
+    CHECK(calls[0].status == 503);
+    CHECK(calls[0].injected == api::fault::status_503);
+    CHECK(calls[0].target == first_query);
+    CHECK(calls[1].target == first_query);
+    CHECK(calls[2].target ==
+          first_query + "&cursor=" + meetingbaas::detail::percent_encode(v2_cursor_after_zoom));
+    CHECK(calls[3].target ==
+          first_query + "&cursor=" + meetingbaas::detail::percent_encode(v2_cursor_after_weekly_2));
+    for (const auto& c : calls) {
+        CHECK(c.method == "GET");
+        CHECK(c.body.empty());
+    }
+
+    // page by page: cursors forward, prev_cursor backwards
+    const auto first = client.v2_list_events_page(v2_calendar, q);
+    REQUIRE(first);
+    CHECK(event_ids(first->data) == ids({v2_weekly_1, v2_zoom}));
+    CHECK(first->cursor == v2_cursor_after_zoom);
+    CHECK_FALSE(first->prev_cursor);
+    q.cursor = first->cursor;
+    const auto second = client.v2_list_events_page(v2_calendar, q);
+    REQUIRE(second);
+    CHECK(event_ids(second->data) == ids({v2_offsite, v2_weekly_2}));
+    CHECK(second->cursor == v2_cursor_after_weekly_2);
+    CHECK(second->prev_cursor == v2_cursor_before_offsite);
+    q.cursor = second->prev_cursor;
+    const auto back = client.v2_list_events_page(v2_calendar, q);
+    REQUIRE(back);
+    CHECK(event_ids(back->data) == ids({v2_weekly_1, v2_zoom}));
+    CHECK(back->cursor == v2_cursor_after_zoom);
+    CHECK_FALSE(back->prev_cursor);
+    q.cursor = second->cursor;
+    const auto last = client.v2_list_events_page(v2_calendar, q);
+    REQUIRE(last);
+    CHECK(event_ids(last->data) == ids({v2_weekly_3}));
+    CHECK_FALSE(last->cursor);
+    CHECK(last->prev_cursor.has_value());
+
+    // filters reach the server: start_date, and show_cancelled hides a cancelled event
+    auto cancelled = api::make_v2_event(*server.v2_event(v2_zoom), "0c0c0c0c-0000-4000-8000-000000000001",
+                                        "0c0c0c0c-0000-4000-8000-0000000000aa", "2026-09-21T10:00:00Z");
+    cancelled["status"] = "cancelled";
+    server.set_v2_event(cancelled);
+    meetingbaas::v2_event_query later;
+    later.start_date = "2026-09-20T00:00:00Z";
+    const auto with_cancelled = client.v2_list_events(v2_calendar, later);
+    REQUIRE(with_cancelled);
+    CHECK(event_ids(*with_cancelled) ==
+          ids({"0c0c0c0c-0000-4000-8000-000000000001", v2_weekly_2, v2_weekly_3}));
+    CHECK((*with_cancelled)[0].status == "cancelled");
+    CHECK(server.calls().back().target ==
+          v2_events_path() + "?limit=50&show_cancelled=true&start_date=2026-09-20T00%3A00%3A00Z");
+    later.show_cancelled = false;
+    const auto without_cancelled = client.v2_list_events(v2_calendar, later);
+    REQUIRE(without_cancelled);
+    CHECK(event_ids(*without_cancelled) == ids({v2_weekly_2, v2_weekly_3}));
+
+    // and the calendar itself
+    const auto calendars = client.v2_list_calendars_page(10);
+    REQUIRE(calendars);
+    REQUIRE(calendars->data.size() == 1);
+    const auto& calendar = calendars->data[0];
+    CHECK(calendar.calendar_id == v2_calendar);
+    CHECK(calendar.calendar_platform == "google");
+    CHECK(calendar.account_email == "priya.raman@acme-robotics.example");
+    CHECK(calendar.status == "active");
+    CHECK_FALSE(calendar.synced_at);
+    REQUIRE(calendar.created_at);
+    CHECK(calendar.created_at->text == "2026-09-14T08:30:02.118Z");
+    CHECK_FALSE(calendars->cursor);
+    CHECK(server.calls().back().target == "/v2/calendars?limit=10");
+}
+
+template <class Make>
+void client_v2_gets_an_event(Make make)
+{
+    api server;
+    start_v2(server);
+    auto client = make_api_client(make(server.base_url()), server);
+
+    const auto zoom = client.v2_get_event(v2_calendar, v2_zoom);
+    REQUIRE(zoom);
+    CHECK(zoom->event_id == v2_zoom);
+    CHECK(zoom->series_id == v2_zoom_series);
+    CHECK(zoom->event_type == "one_off");
+    CHECK(zoom->title == "Acme x Northwind pricing review");
+    CHECK(zoom->start_time.text == "2026-09-17T16:30:00Z");
+    CHECK(zoom->end_time.text == "2026-09-17T17:15:00Z");
+    CHECK(zoom->status == "confirmed");
+    CHECK_FALSE(zoom->is_all_day);
+    CHECK(zoom->meeting_url == "https://us06web.zoom.us/j/84512397760?pwd=Qm9vc3RlckNsdWJTeW5jMjAyNg.1");
+    CHECK(zoom->meeting_platform == "zoom");
+    CHECK(zoom->calendar_id == v2_calendar);
+    CHECK(zoom->calendar_platform == "google");
+    CHECK(zoom->organizer_email == "priya.raman@acme-robotics.example");
+    CHECK_FALSE(zoom->organizer_name);
+    CHECK_FALSE(zoom->description);
+    CHECK_FALSE(zoom->timezone);
+    REQUIRE(zoom->attendees.size() == 1);
+    CHECK(zoom->attendees[0].email == "priya.raman@acme-robotics.example");
+    CHECK(zoom->attendees[0].response_status == "accepted");
+    CHECK(zoom->attendees[0].organizer == true);
+    CHECK(zoom->attendees[0].self == true);
+    CHECK_FALSE(zoom->bot_scheduled);
+    CHECK(zoom->raw_payload.is_null());
+    REQUIRE(zoom->updated_at);
+    CHECK(zoom->updated_at->text == "2026-09-14T08:30:02.118Z");
+
+    const auto calls = server.calls();
+    REQUIRE(calls.size() == 1);
+    CHECK(calls[0].method == "GET");
+    CHECK(calls[0].target == v2_events_path() + "/" + v2_zoom);
+    CHECK(calls[0].status == 200);
+
+    const auto offsite = client.v2_get_event(v2_calendar, v2_offsite);
+    REQUIRE(offsite);
+    CHECK(offsite->title == "Team offsite (travel)");
+    CHECK(offsite->is_all_day);
+    CHECK(offsite->start_time.text == "2026-09-18T00:00:00Z");
+    CHECK(offsite->end_time.text == "2026-09-19T00:00:00Z");
+    CHECK_FALSE(offsite->meeting_url);
+    CHECK_FALSE(offsite->meeting_platform);
+}
+
+template <class Make>
+void client_v2_schedules_updates_and_deletes_a_bot(Make make)
+{
+    api server;
+    start_v2(server);
+    auto client = make_api_client(make(server.base_url()), server);
+    const meetingbaas::v2_bot_target target{.series_id = v2_zoom_series, .event_id = std::string(v2_zoom)};
+
+    const auto scheduled = client.v2_schedule_bots(v2_calendar, target, notetaker());
+    REQUIRE(scheduled);
+    CHECK(scheduled->success);
+    CHECK(scheduled->succeeded == ids({v2_zoom}));
+    CHECK(scheduled->complete());
+    const auto with_bot = client.v2_get_event(v2_calendar, v2_zoom);
+    REQUIRE(with_bot);
+    CHECK(with_bot->bot_scheduled);
+    REQUIRE(server.v2_bot(v2_zoom));
+    CHECK(*server.v2_bot(v2_zoom) ==
+          nlohmann::json::parse(R"({"bot_name":"Notetaker","entry_message":"Recording for Acme",
+                                    "extra":{"tenant":"acme"}})"));
+    const auto listed = client.v2_list_events(v2_calendar, {});
+    REQUIRE(listed);
+    REQUIRE(listed->size() == 5);
+    for (const auto& e : *listed) CHECK(e.bot_scheduled == (e.event_id == v2_zoom));
+
+    meetingbaas::v2_bot_config change;
+    change.recording_mode = "audio_only";
+    const auto updated = client.v2_update_bots(v2_calendar, target, change);
+    REQUIRE(updated);
+    CHECK(updated->succeeded == ids({v2_zoom}));
+    CHECK(updated->complete());
+    CHECK(*server.v2_bot(v2_zoom) ==
+          nlohmann::json::parse(R"({"bot_name":"Notetaker","entry_message":"Recording for Acme",
+                                    "extra":{"tenant":"acme"},"recording_mode":"audio_only"})"));
+
+    server.inject(api::fault::drop);  // the first DELETE loses its answer: retried, body included
+    const auto deleted = client.v2_delete_bots(v2_calendar, target);
+    REQUIRE(deleted);
+    CHECK(deleted->succeeded == ids({v2_zoom}));
+    CHECK(deleted->complete());
+    CHECK_FALSE(server.v2_bot(v2_zoom));
+    const auto without_bot = client.v2_get_event(v2_calendar, v2_zoom);
+    REQUIRE(without_bot);
+    CHECK_FALSE(without_bot->bot_scheduled);
+
+    // what the server received
+    const auto w = writes(server);
+    REQUIRE(w.size() == 4);
+    const std::string bots_path = std::string("/v2/calendars/") + v2_calendar + "/bots";
+    CHECK(w[0].method == "POST");
+    CHECK(w[0].target == bots_path);
+    CHECK(w[0].status == 201);
+    CHECK(nlohmann::json::parse(w[0].body) == nlohmann::json{{"bot_name", "Notetaker"},
+                                                             {"entry_message", "Recording for Acme"},
+                                                             {"extra", {{"tenant", "acme"}}},
+                                                             {"series_id", v2_zoom_series},
+                                                             {"all_occurrences", false},
+                                                             {"event_id", v2_zoom}});
+    CHECK(w[1].method == "PATCH");
+    CHECK(w[1].target == bots_path);
+    CHECK(w[1].status == 200);
+    CHECK(nlohmann::json::parse(w[1].body) == nlohmann::json{{"recording_mode", "audio_only"},
+                                                             {"series_id", v2_zoom_series},
+                                                             {"all_occurrences", false},
+                                                             {"event_id", v2_zoom}});
+    const nlohmann::json delete_body{
+        {"series_id", v2_zoom_series}, {"all_occurrences", false}, {"event_id", v2_zoom}};
+    for (const std::size_t i : {2U, 3U}) {
+        CAPTURE(i);
+        CHECK(w[i].method == "DELETE");
+        CHECK(w[i].target == bots_path);
+        REQUIRE_FALSE(w[i].body.empty());
+        CHECK(nlohmann::json::parse(w[i].body) == delete_body);
+    }
+    CHECK(w[2].injected == api::fault::drop);
+    CHECK(w[2].status == 0);
+    CHECK(w[3].status == 200);
+
+    // nothing left to delete: a 404, not retried
+    const auto again = client.v2_delete_bots(v2_calendar, target);
+    REQUIRE_FALSE(again);
+    CHECK(again.error().code == meetingbaas::errc::api_error);
+    CHECK(again.error().http_status == 404);
+    CHECK(again.error().provider_code == "FST_ERR_CALENDAR_BOT_NOT_FOUND");
+    CHECK(again.error().message == "Calendar bot not found");
+    CHECK(again.error().attempts == 1);
+
+    // the fake reads the DELETE body as Fastify does: JSON only
+    auto http = make(server.base_url());
+    auto untyped =
+        request(meetingbaas::http_method::delete_, server.base_url() + bots_path, delete_body.dump());
+    untyped.headers.erase("Content-Type");
+    const auto unsupported = http.send(untyped);
+    REQUIRE(unsupported);
+    CHECK(unsupported->status == 415);
+    CHECK(nlohmann::json::parse(unsupported->body)["code"] == "FST_ERR_CTP_INVALID_MEDIA_TYPE");
+    const auto bodiless =
+        http.send(request(meetingbaas::http_method::delete_, server.base_url() + bots_path));
+    REQUIRE(bodiless);
+    CHECK(bodiless->status == 400);
+    CHECK(nlohmann::json::parse(bodiless->body)["code"] == "FST_ERR_VALIDATION");
+}
+
+template <class Make>
+void client_v2_reports_partial_success(Make make)
+{
+    api server;
+    start_v2(server);
+    auto client = make_api_client(make(server.base_url()), server);
+    const auto config = notetaker();
+
+    // one occurrence of the weekly series already has its bot
+    REQUIRE(client.v2_schedule_bots(
+        v2_calendar, {.series_id = v2_weekly_series, .event_id = std::string(v2_weekly_2)}, config));
+    const meetingbaas::v2_bot_target series{.series_id = v2_weekly_series, .all_occurrences = true};
+    const auto scheduled = client.v2_schedule_bots(v2_calendar, series, config);
+    REQUIRE(scheduled);
+    CHECK(server.calls().back().status == 201);
+    CHECK(scheduled->success);
+    CHECK(scheduled->succeeded == ids({v2_weekly_1, v2_weekly_3}));
+    REQUIRE(scheduled->errors.size() == 1);
+    CHECK(scheduled->errors[0].event_id == v2_weekly_2);
+    CHECK(scheduled->errors[0].code == "BOT_ALREADY_EXISTS");
+    CHECK(scheduled->errors[0].message == "A bot is already scheduled for this event");
+    CHECK_FALSE(scheduled->errors[0].details);
+    CHECK_FALSE(scheduled->complete());
+    for (const char* id : {v2_weekly_1, v2_weekly_2, v2_weekly_3}) CHECK(server.v2_bot(id));
+
+    // an event without a meeting link: a 201 whose only entry is an error
+    const auto no_link = client.v2_schedule_bots(
+        v2_calendar, {.series_id = v2_offsite_series, .event_id = std::string(v2_offsite)}, config);
+    REQUIRE(no_link);
+    CHECK(no_link->succeeded.empty());
+    REQUIRE(no_link->errors.size() == 1);
+    CHECK(no_link->errors[0].event_id == v2_offsite);
+    CHECK(no_link->errors[0].code == "NO_MEETING_URL");
+    CHECK_FALSE(no_link->complete());
+    CHECK_FALSE(server.v2_bot(v2_offsite));
+
+    // an unknown event id is not an entry of `errors`: the API documents a 404 for it
+    const auto unknown = client.v2_schedule_bots(
+        v2_calendar, {.series_id = v2_weekly_series, .event_id = std::string(v2_unknown)}, config);
+    REQUIRE_FALSE(unknown);
+    CHECK(unknown.error().code == meetingbaas::errc::api_error);
+    CHECK(unknown.error().http_status == 404);
+    CHECK(unknown.error().provider_code == "FST_ERR_CALENDAR_EVENT_NOT_FOUND");
+    CHECK(unknown.error().attempts == 1);
+
+    // cancelling the series once one occurrence has lost its bot
+    REQUIRE(client.v2_delete_bots(v2_calendar,
+                                  {.series_id = v2_weekly_series, .event_id = std::string(v2_weekly_1)}));
+    const auto cancelled = client.v2_delete_bots(v2_calendar, series);
+    REQUIRE(cancelled);
+    CHECK(server.calls().back().status == 200);
+    CHECK(nlohmann::json::parse(server.calls().back().body) ==
+          nlohmann::json{{"series_id", v2_weekly_series}, {"all_occurrences", true}});
+    CHECK(cancelled->succeeded == ids({v2_weekly_2, v2_weekly_3}));
+    REQUIRE(cancelled->errors.size() == 1);
+    CHECK(cancelled->errors[0].event_id == v2_weekly_1);
+    CHECK(cancelled->errors[0].code == "BOT_NOT_FOUND");
+    for (const char* id : {v2_weekly_1, v2_weekly_2, v2_weekly_3}) CHECK_FALSE(server.v2_bot(id));
+}
+
+template <class Make>
+void client_v2_honours_retry_after_in_the_body(Make make)
+{
+    api server;
+    start_v2(server);
+    server.set_faults({.retry_after = 1s, .retry_after_header = false});  // only the body says how long
+    auto client = make_api_client(make(server.base_url()), server);
+    const meetingbaas::v2_bot_target target{.series_id = v2_zoom_series, .event_id = std::string(v2_zoom)};
+
+    server.inject(api::fault::status_429);
+    const auto started = std::chrono::steady_clock::now();
+    const auto r = client.v2_schedule_bots(v2_calendar, target, notetaker());
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    REQUIRE(r);
+    CHECK(r->succeeded == ids({v2_zoom}));
+    const auto calls = server.calls();
+    REQUIRE(calls.size() == 2);
+    CHECK(calls[0].method == "POST");
+    CHECK(calls[0].status == 429);
+    CHECK(calls[0].injected == api::fault::status_429);
+    CHECK(calls[1].status == 201);
+    CHECK(calls[1].body == calls[0].body);
+    CHECK(calls[1].at - calls[0].at >= 950ms);  // retryAfter: 1 from the body, not the 5 ms backoff
+    CHECK(calls[1].at - calls[0].at < 3s);
+    CHECK(elapsed >= 1s);
+
+    // what a client without retries sees: the body of api.v2.error.429.json
+    std::ifstream in(MEETINGBAAS_TEST_DATA_DIR "/api.v2.error.429.json", std::ios::binary);
+    const auto fixture = nlohmann::json::parse(std::string(std::istreambuf_iterator<char>(in), {}));
+    meetingbaas::api_client<decltype(make(server.base_url()))> once(
+        make(server.base_url()), client_options(server),
+        meetingbaas::api_retry<>{.policy = meetingbaas::no_retry_policy});
+    server.inject(api::fault::status_429);
+    const auto refused = once.v2_schedule_bots(
+        v2_calendar, {.series_id = v2_weekly_series, .event_id = std::string(v2_weekly_1)}, notetaker());
+    REQUIRE_FALSE(refused);
+    const auto& e = refused.error();
+    CHECK(e.code == meetingbaas::errc::retries_exhausted);  // a retryable failure, and one attempt allowed
+    CHECK(e.last_attempt_code == meetingbaas::errc::api_error);
+    CHECK(e.http_status == 429);
+    CHECK(e.provider_code == fixture["code"].get<std::string>());
+    CHECK(e.message == fixture["message"].get<std::string>());
+    CHECK(e.retry_after == std::chrono::milliseconds(1000));
+    CHECK_FALSE(e.is_daily_bot_cap());
+    CHECK(e.attempts == 1);
+    CHECK_FALSE(server.v2_bot(v2_weekly_1));
+}
+
+template <class Make>
+void client_v2_reports_api_errors(Make make)
+{
+    api server;
+    start_v2(server);
+    {
+        auto client = make_api_client(make(server.base_url()), server);
+        const auto missing = client.v2_get_event(v2_calendar, v2_unknown);
+        REQUIRE_FALSE(missing);
+        CHECK(missing.error().code == meetingbaas::errc::api_error);
+        CHECK(missing.error().is_not_found());
+        CHECK(missing.error().provider_code == "FST_ERR_CALENDAR_EVENT_NOT_FOUND");
+        CHECK(missing.error().message == "Calendar event not found");
+        CHECK(missing.error().operation == "GET /v2/calendars/{calendar_id}/events/{event_id}");
+        CHECK(missing.error().attempts == 1);
+        CHECK(server.calls().size() == 1);
+
+        const auto other_calendar = client.v2_list_events(v2_unknown, {});
+        REQUIRE_FALSE(other_calendar);
+        CHECK(other_calendar.error().http_status == 404);
+        CHECK(other_calendar.error().provider_code == "FST_ERR_CALENDAR_NOT_FOUND");
+        CHECK(other_calendar.error().message == "Calendar not found");
+
+        // 409: a bot that joins in less than 4 minutes can no longer be changed; final, not retried
+        const std::string soon = "5005e5e5-0000-4000-8000-000000000001";
+        const std::string soon_series = "5005e5e5-0000-4000-8000-0000000000aa";
+        server.set_v2_event(api::make_v2_event(*server.v2_event(v2_zoom), soon, soon_series,
+                                               "2026-09-15T00:02:00Z"));  // options.now + 2 min
+        const meetingbaas::v2_bot_target target{.series_id = soon_series, .event_id = soon};
+        REQUIRE(client.v2_schedule_bots(v2_calendar, target, notetaker()));
+        server.clear_calls();
+        meetingbaas::v2_bot_config change;
+        change.bot_name = "Renamed";
+        const auto late = client.v2_update_bots(v2_calendar, target, change);
+        REQUIRE_FALSE(late);
+        CHECK(late.error().code == meetingbaas::errc::api_error);
+        CHECK(late.error().http_status == 409);
+        CHECK(late.error().provider_code == "FST_ERR_BOT_STATUS");
+        CHECK(late.error().attempts == 1);
+        CHECK(server.calls().size() == 1);
+        CHECK((*server.v2_bot(soon))["bot_name"] == "Notetaker");
+    }
+    {
+        auto opts = client_options(server);
+        opts.api_key = "wrong";
+        meetingbaas::api_client<decltype(make(server.base_url()))> client(make(server.base_url()), opts);
+        const auto denied = client.v2_list_events(v2_calendar, {});
+        REQUIRE_FALSE(denied);
+        CHECK(denied.error().code == meetingbaas::errc::api_error);
+        CHECK(denied.error().http_status == 401);
+        CHECK(denied.error().provider_code == "FST_ERR_FORBIDDEN");
+        CHECK(denied.error().message == "Invalid or missing API key");
         CHECK(denied.error().attempts == 1);
     }
 }

@@ -74,3 +74,37 @@ TEST_CASE("api_client over curl_http_client maps 404 and 401 to api_error values
 {
     scenarios::client_reports_api_errors(make);
 }
+
+TEST_CASE("api_client over curl_http_client lists v2 events over every page, forwards and back",
+          "[adapters][curl][v2]")
+{
+    scenarios::client_v2_lists_events_over_all_pages(make);
+}
+
+TEST_CASE("api_client over curl_http_client gets one v2 event", "[adapters][curl][v2]")
+{
+    scenarios::client_v2_gets_an_event(make);
+}
+
+TEST_CASE("api_client over curl_http_client schedules, updates and deletes a v2 bot, DELETE with its body",
+          "[adapters][curl][v2]")
+{
+    scenarios::client_v2_schedules_updates_and_deletes_a_bot(make);
+}
+
+TEST_CASE("api_client over curl_http_client reports v2 partial success per event", "[adapters][curl][v2]")
+{
+    scenarios::client_v2_reports_partial_success(make);
+}
+
+TEST_CASE("api_client over curl_http_client waits for the v2 body's retryAfter on 429",
+          "[adapters][curl][v2]")
+{
+    scenarios::client_v2_honours_retry_after_in_the_body(make);
+}
+
+TEST_CASE("api_client over curl_http_client maps v2 404, 409 and 401 to api_error values",
+          "[adapters][curl][v2]")
+{
+    scenarios::client_v2_reports_api_errors(make);
+}
