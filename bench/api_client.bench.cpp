@@ -164,6 +164,16 @@ std::chrono::nanoseconds thread_cpu_now()
     return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
 }
 
+/// The q-quantile (0..1) of `v`, nearest rank.
+double quantile(std::vector<double> v, double q)
+{
+    if (v.empty()) return 0.0;
+    const auto rank = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
+    const auto at = v.begin() + static_cast<std::ptrdiff_t>(rank);
+    std::nth_element(v.begin(), at, v.end());
+    return *at;
+}
+
 double median(std::vector<double> v)
 {
     if (v.empty()) return 0.0;
@@ -183,7 +193,8 @@ double median(std::vector<double> v)
 /// hiccups of a loopback round trip that make means drift by tens of percent between repetitions;
 /// `overhead_pct` = diff_us / bare_us. `overhead_mean_pct` is the same from means (outlier-sensitive,
 /// kept for comparison). `cpu_diff_us` / `cpu_overhead_pct`: the median per-pair difference of thread
-/// CPU time, i.e. the work the client adds on the caller's thread.
+/// CPU time, i.e. the work the client adds on the caller's thread. `diff_p10_us` / `diff_p90_us`: the
+/// spread of the per-pair differences.
 template <bool Typed, bool BareParses = false>
 void paired_overhead(benchmark::State& state)
 {
@@ -270,6 +281,8 @@ void paired_overhead(benchmark::State& state)
     state.counters["diff_us"] = diff_med;
     state.counters["overhead_pct"] = 100.0 * diff_med / bare_med;
     state.counters["overhead_mean_pct"] = 100.0 * (ours_sum - bare_sum) / bare_sum;
+    state.counters["diff_p10_us"] = quantile(diff_wall, 0.10);
+    state.counters["diff_p90_us"] = quantile(diff_wall, 0.90);
     state.counters["cpu_diff_us"] = median(diff_cpu);
     state.counters["cpu_overhead_pct"] = 100.0 * median(diff_cpu) / bare_med;
     curl_slist_free_all(headers);

@@ -21,11 +21,13 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstddef>
 #include <exception>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 
 namespace meetingbaas::inline v0 {
@@ -180,8 +182,18 @@ inline void curl_add_header_line(curl_exchange& ex, std::string_view line)
     }
     const auto colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) return;  // obsolete folding or junk: ignored
-    ex.response.headers.add(std::string(line.substr(0, colon)),
-                            std::string(trim_ows(line.substr(colon + 1))));
+    const auto name = line.substr(0, colon);
+    const auto value = trim_ows(line.substr(colon + 1));
+    if (detail::ascii_iequals(name, "Content-Length")) {
+        // One allocation for the body instead of a growing string; capped so that a large announced
+        // length costs nothing before the bytes arrive.
+        std::size_t announced = 0;
+        const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), announced);
+        if (ec == std::errc{} && end == value.data() + value.size()) {
+            ex.response.body.reserve(std::min({announced, ex.max_body, std::size_t{1} << 20}));
+        }
+    }
+    ex.response.headers.add(std::string(name), std::string(value));
 }
 
 inline std::size_t curl_write_header(char* data, std::size_t size, std::size_t count, void* user)
