@@ -156,6 +156,20 @@ void parse_v1_event_only_compact(benchmark::State& state)
     }
 }
 
+/// The baseline of the decode: the DOM path (nlohmann parse + typed model), which the streaming path
+/// replaced and which remains its fallback for bodies it does not take.
+void parse_v1_event_dom_compact(benchmark::State& state)
+{
+    std::ifstream in(std::string(MEETINGBAAS_TEST_DATA_DIR) + "/api.v1.get_event.json");
+    const std::string body = nlohmann::json::parse(in).dump();
+    for (auto _ : state) {
+        auto doc = meetingbaas::detail::parse_json_body(body);
+        if (!doc) state.SkipWithError("parse failed");
+        auto event = meetingbaas::parse_v1_event(std::move(*doc));
+        benchmark::DoNotOptimize(event);
+    }
+}
+
 /// Thread CPU time of the calling thread (the server runs on its own threads).
 std::chrono::nanoseconds thread_cpu_now()
 {
@@ -304,5 +318,6 @@ BENCHMARK(client_send_raw)->UseRealTime()->MinTime(1.0);
 BENCHMARK(client_v1_get_event)->UseRealTime()->MinTime(1.0);
 BENCHMARK(parse_v1_event_only)->MinTime(0.5);
 BENCHMARK(parse_v1_event_only_compact)->MinTime(0.5);
+BENCHMARK(parse_v1_event_dom_compact)->MinTime(0.5);
 
 // Run with --benchmark_repetitions=N --benchmark_enable_random_interleaving=true (docs/perf/api.md).
