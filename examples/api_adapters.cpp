@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The libcurl and cpp-httplib adapters against a local stand-in for the Meeting BaaS v1 API (the test
 // server of tests/support), with faults injected: a 503 and a 429 with Retry-After are retried, a
-// wrong key is not. cpp-httplib needs exceptions, so this example is not built with -fno-exceptions.
+// wrong key is not. Then two libcurl clients share one connection pool through a share handle
+// (curl_options::share). cpp-httplib needs exceptions, so this example is not built with -fno-exceptions.
 
 #include <meetingbaas/adapters/curl.hpp>
 #include <meetingbaas/adapters/httplib.hpp>
@@ -12,6 +13,7 @@
 #include <curl/curl.h>
 
 #include <cstdio>
+#include <set>
 #include <string>
 
 namespace {
@@ -45,6 +47,31 @@ int run(const char* name, Http http, meetingbaas_test::fake_meetingbaas_api& ser
     return 0;
 }
 
+/// Two api_clients (say, one for reads and one for scheduling) on one libcurl share handle: they use
+/// one pool of connections. Both run on this thread; clients on several threads would also need
+/// CURLSHOPT_LOCKFUNC / CURLSHOPT_UNLOCKFUNC on the share handle.
+int shared_pool(meetingbaas_test::fake_meetingbaas_api& server)
+{
+    CURLSH* share = curl_share_init();
+    if (share == nullptr || curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK)
+        return 1;
+    std::set<int> connections;
+    {
+        const meetingbaas::api_client_options options{.api_key = "test-key", .base_url = server.base_url()};
+        meetingbaas::api_client reads(meetingbaas::curl_http_client({.share = share}), options);
+        meetingbaas::api_client writes(meetingbaas::curl_http_client({.share = share}), options);
+        for (int i = 0; i < 3; ++i) {
+            if (!reads.v1_get_event("bf23a894-e787-4629-8947-43f4bea4ccd8")) return 1;
+            if (!writes.v1_get_event("bf23a894-e787-4629-8947-43f4bea4ccd8")) return 1;
+        }
+        for (const auto& call : server.calls()) connections.insert(call.remote_port);
+    }  // the clients go before the share handle
+    curl_share_cleanup(share);
+    std::printf("shared pool: 6 requests from 2 clients over %zu connection(s)\n", connections.size());
+    server.clear_calls();
+    return connections.size() == 1 ? 0 : 1;
+}
+
 }  // namespace
 
 int main()
@@ -54,6 +81,7 @@ int main()
     if (!server.load_fixtures(MEETINGBAAS_EXAMPLE_DATA_DIR) || !server.start()) return 1;
     int failures = run("libcurl", meetingbaas::curl_http_client{}, server);
     failures += run("cpp-httplib", meetingbaas::httplib_http_client{server.base_url()}, server);
+    failures += shared_pool(server);
     server.stop();
     curl_global_cleanup();
     return failures == 0 ? 0 : 1;
