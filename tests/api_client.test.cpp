@@ -65,6 +65,14 @@ std::string page_json(const std::vector<std::string>& uuids, const std::string& 
     return page.dump();
 }
 
+/// The streaming decoder failed exactly as the DOM path did.
+void check_same_error(const meetingbaas::error& text, const meetingbaas::error& dom)
+{
+    CHECK(text.code == dom.code);
+    CHECK(text.where == dom.where);
+    CHECK(text.message == dom.message);
+}
+
 std::string event_list_json()
 {
     return "[" + read_data("api.v1.get_event.json") + "]";
@@ -712,9 +720,7 @@ TEST_CASE("parse_v1_event_text decodes like parse_json_body + parse_v1_event", "
                          : meetingbaas::result<meetingbaas::v1_event>(doc.error());
     REQUIRE(text.has_value() == dom.has_value());
     if (!dom) {
-        CHECK(text.error().code == dom.error().code);
-        CHECK(text.error().where == dom.error().where);
-        CHECK(text.error().message == dom.error().message);
+        check_same_error(text.error(), dom.error());
         return;
     }
     CHECK(text->uuid == dom->uuid);
@@ -751,6 +757,49 @@ TEST_CASE("parse_v1_event_text decodes like parse_json_body + parse_v1_event", "
     CHECK(text->raw.text.empty() == dom->raw.text.empty());
     if (!dom->raw.text.empty())
         CHECK(nlohmann::json::parse(text->raw.text) == nlohmann::json::parse(dom->raw.text));
+}
+
+TEST_CASE("parse_v1_event_list_text decodes like parse_json_body + parse_v1_event_list", "[api_client]")
+{
+    const std::string one = nlohmann::json::parse(read_data("api.v1.get_event.json")).dump();
+    auto bad_time = nlohmann::json::parse(one);
+    bad_time["start_time"] = "yesterday";
+    auto system_time = nlohmann::json::parse(one);
+    system_time["start_time"] = {{"secs_since_epoch", 1789655400}, {"nanos_since_epoch", 5}};
+    const auto body = GENERATE_COPY(values<std::string>({
+        "[" + one + "]",
+        "[" + one + "," + one + "]",
+        "[]",
+        " [ ] ",
+        "[" + one + "," + bad_time.dump() + "]",
+        "[" + system_time.dump() + "]",
+        "[" + one + ",]",
+        "[" + one,
+        "{}",
+        "[1]",
+        "[null]",
+        "",
+        "[" + one + "] []",
+    }));
+    CAPTURE(body.substr(0, 80));
+    const auto text = meetingbaas::parse_v1_event_list_text(body);
+    auto doc = meetingbaas::detail::parse_json_body(body);
+    const auto dom = doc ? meetingbaas::parse_v1_event_list(*doc)
+                         : meetingbaas::result<std::vector<meetingbaas::v1_event>>(doc.error());
+    REQUIRE(text.has_value() == dom.has_value());
+    if (!dom) {
+        check_same_error(text.error(), dom.error());
+        return;
+    }
+    REQUIRE(text->size() == dom->size());
+    for (std::size_t i = 0; i < dom->size(); ++i) {
+        CHECK((*text)[i].uuid == (*dom)[i].uuid);
+        CHECK((*text)[i].start_time == (*dom)[i].start_time);
+        CHECK((*text)[i].last_updated_at == (*dom)[i].last_updated_at);
+        CHECK((*text)[i].deleted == (*dom)[i].deleted);
+        CHECK((*text)[i].attendees == (*dom)[i].attendees);
+        CHECK((*text)[i].bot_param.has_value() == (*dom)[i].bot_param.has_value());
+    }
 }
 
 TEST_CASE("api_client with no_retry_policy makes exactly one attempt", "[api_client]")

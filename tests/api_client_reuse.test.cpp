@@ -1,15 +1,14 @@
 // SPDX-License-Identifier: MIT
 // api_client reuses one http_request between calls (its URL buffer and prepared headers). These cases
 // check that nothing of one call leaks into the next, and that a call made from inside another call
-// (re-entered from the HTTP client) gets a request of its own. Also: the streaming decoder of the bot
-// endpoints' answers against the DOM path.
+// (re-entered from the HTTP client) gets a request of its own. Also: the bot endpoints' answers take
+// the streaming decoder.
 
 #include <meetingbaas/api_client.hpp>
 
 #include "fake_http_client.hpp"
 
 #include <catch2/catch_test_macros.hpp>
-#include <catch2/generators/catch_generators.hpp>
 
 #include <cstddef>
 #include <functional>
@@ -127,51 +126,6 @@ TEST_CASE("api_client called again from inside a call: each keeps its own reques
     fake.respond(200, event_json);
     REQUIRE(client.v1_get_event("e5"));
     CHECK(fake.requests().back().url == "https://api.example.test/calendar_events/e5");
-}
-
-TEST_CASE("parse_v1_event_list_text decodes like parse_json_body + parse_v1_event_list", "[api_client]")
-{
-    const std::string one = event_json;
-    auto bad_time = nlohmann::json::parse(one);
-    bad_time["start_time"] = "yesterday";
-    auto system_time = nlohmann::json::parse(one);
-    system_time["start_time"] = {{"secs_since_epoch", 1789655400}, {"nanos_since_epoch", 5}};
-    const auto body = GENERATE_COPY(values<std::string>({
-        "[" + one + "]",
-        "[" + one + "," + one + "]",
-        "[]",
-        " [ ] ",
-        "[" + one + "," + bad_time.dump() + "]",
-        "[" + system_time.dump() + "]",
-        "[" + one + ",]",
-        "[" + one,
-        "{}",
-        "[1]",
-        "[null]",
-        "",
-        "[" + one + "] []",
-    }));
-    CAPTURE(body.substr(0, 80));
-    const auto text = meetingbaas::parse_v1_event_list_text(body);
-    auto doc = meetingbaas::detail::parse_json_body(body);
-    const auto dom = doc ? meetingbaas::parse_v1_event_list(*doc)
-                         : meetingbaas::result<std::vector<meetingbaas::v1_event>>(doc.error());
-    REQUIRE(text.has_value() == dom.has_value());
-    if (!dom) {
-        CHECK(text.error().code == dom.error().code);
-        CHECK(text.error().where == dom.error().where);
-        CHECK(text.error().message == dom.error().message);
-        return;
-    }
-    REQUIRE(text->size() == dom->size());
-    for (std::size_t i = 0; i < dom->size(); ++i) {
-        CHECK((*text)[i].uuid == (*dom)[i].uuid);
-        CHECK((*text)[i].start_time == (*dom)[i].start_time);
-        CHECK((*text)[i].last_updated_at == (*dom)[i].last_updated_at);
-        CHECK((*text)[i].deleted == (*dom)[i].deleted);
-        CHECK((*text)[i].attendees == (*dom)[i].attendees);
-        CHECK((*text)[i].bot_param.has_value() == (*dom)[i].bot_param.has_value());
-    }
 }
 
 TEST_CASE("parse_v1_event_list_text takes the streaming path for ordinary answers", "[api_client]")
