@@ -364,6 +364,31 @@ struct event_traits<calendar_event_change_v2> {
                                                            "calendar.event_cancelled"};
 };
 
+namespace detail {
+template <class E>
+constexpr std::string_view first_event_name_of() noexcept
+{
+    if constexpr (webhook_event<E>) {
+        return event_traits<E>::names[0];
+    } else {
+        return {};
+    }
+}
+
+template <class... Es>
+inline constexpr std::array<std::string_view, sizeof...(Es)> first_event_names{first_event_name_of<Es>()...};
+
+/// The first wire name of the alternative `e` holds; empty for unknown_event and a valueless variant.
+/// A table lookup rather than std::visit, which could throw bad_variant_access.
+template <class... Es>
+constexpr std::string_view first_event_name(const std::variant<Es...>& e) noexcept
+{
+    const auto& names = first_event_names<Es...>;
+    const std::size_t i = e.index();
+    return i < names.size() ? names[i] : std::string_view{};
+}
+}  // namespace detail
+
 /// The wire name of an event (`"calendar.sync_events"`, `"calendar.event_updated"`, or an unknown
 /// event's own type). The view refers to static storage, or into `e` for unknown events.
 [[nodiscard]] inline std::string_view event_name(const any_event& e) noexcept
@@ -375,16 +400,7 @@ struct event_traits<calendar_event_change_v2> {
     if (const auto* c = std::get_if<calendar_event_change_v2>(&e)) {
         return event_traits<calendar_event_change_v2>::names[static_cast<std::size_t>(c->change)];
     }
-    return std::visit(
-        [](const auto& ev) -> std::string_view {
-            using E = std::remove_cvref_t<decltype(ev)>;
-            if constexpr (webhook_event<E>) {
-                return event_traits<E>::names[0];
-            } else {
-                return {};
-            }
-        },
-        e);
+    return detail::first_event_name(e);
 }
 
 }  // namespace meetingbaas::inline v0
