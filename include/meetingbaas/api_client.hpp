@@ -129,6 +129,7 @@ inline bool looks_like_error_code(std::string_view s) noexcept
 }
 
 /// Reads the provider's error fields from a JSON error body; returns false when nothing was recognised.
+// NOLINTNEXTLINE(misc-no-recursion): bounded; parse_json_body rejects nesting over max_api_json_depth
 inline bool read_error_body(const nlohmann::json& body, api_error& e)
 {
     if (!body.is_object()) {
@@ -844,9 +845,15 @@ private:
             return execute_with(request, content_type, method, std::move(url), std::move(body), op, safety);
         }
         in_execute_ = true;
-        struct leave {
-            bool& flag;
-            ~leave() { flag = false; }
+        class leave {
+        public:
+            explicit leave(bool& flag) noexcept : flag_(flag) {}
+            leave(const leave&) = delete;
+            leave& operator=(const leave&) = delete;
+            ~leave() { flag_ = false; }
+
+        private:
+            bool& flag_;
         } guard{in_execute_};
         return execute_with(request_, request_content_type_, method, std::move(url), std::move(body), op,
                             safety);

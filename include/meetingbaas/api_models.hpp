@@ -762,7 +762,7 @@ result<v1_event> parse_v1_event_impl(Json& j, const std::string& path)
     if (!next) return next.error();
     v1_event_page page;
     page.data = std::move(*events);
-    if (*next && !(*next)->empty()) page.next = std::move(*next);
+    if (auto& text = *next; text && !text->empty()) page.next = std::move(text);
     return page;
 }
 
@@ -785,7 +785,7 @@ result<v1_event> parse_v1_event_impl(Json& j, const std::string& path)
     }
     auto next = detail::api_object_reader(j, path).optional_string("next");
     if (!next) return next.error();
-    if (*next && !(*next)->empty()) page.next = std::move(*next);
+    if (auto& text = *next; text && !text->empty()) page.next = std::move(text);
     return page;
 }
 

@@ -396,7 +396,7 @@ public:
 
 private:
     struct entry {
-        detail::sha256_digest digest;
+        detail::sha256_digest digest{};
         std::string label;
     };
     static constexpr verification_error fail(auth_failure reason) noexcept
@@ -450,7 +450,7 @@ inline result<std::vector<std::uint8_t>> decode_whsec_secret(std::string_view se
         return error{errc::invalid_secret, std::string(where), "longer than 1024 characters"};
     std::vector<std::uint8_t> key(base64_decoded_size(encoded));
     const auto decoded = base64_decode_to(encoded, key);
-    if (!decoded.ok()) {
+    if (decoded.failure) {
         return error{errc::invalid_secret, std::string(where),
                      "the part after whsec_ is not standard base64 (" +
                          std::string(to_string(*decoded.failure)) + ")"};
@@ -711,7 +711,7 @@ public:
             found = detail::value_barrier(found || key_matches);
         }
         if (!found) return verification_error{auth_failure::signature_mismatch, sig_name};
-        return verified_body(body, id, api_version::v2, *ts, auth_method::svix_signature, matched_key);
+        return verified_body(body, id, api_version::v2, ts, auth_method::svix_signature, matched_key);
     }
 
 private:

@@ -475,8 +475,11 @@ private:
             const bool final = http_classifier{}(outcome) == failure_class::permanent;
             job_verdict v{final ? job_verdict::kind::fail : job_verdict::kind::retry,
                           "event " + r.uuid + ": " + to_string(*r.error), outcome};
-            if (final && !fail) fail = std::move(v);
-            if (!final && !retry) retry = std::move(v);
+            if (final) {
+                if (!fail) fail = std::move(v);
+            } else if (!retry) {
+                retry = std::move(v);
+            }
         }
         if (retry) return *retry;  // transient problems first: the final ones are reported on the last try
         if (fail) return *fail;

@@ -123,7 +123,7 @@ class webhook_receiver {
 public:
     webhook_receiver(const Verifier& verifier, Guard& guard, Queue& queue, receiver_options options = {},
                      OnOther on_other = OnOther{}, Notify notify = Notify{}, sync_metrics* metrics = nullptr)
-        : verifier_(&verifier), guard_(&guard), queue_(&queue), options_(std::move(options)),
+        : verifier_(&verifier), guard_(&guard), queue_(&queue), options_(options),
           on_other_(std::move(on_other)), notify_(std::move(notify)), metrics_(metrics)
     {}
 

@@ -685,7 +685,7 @@ using attempt_result_t =
     std::remove_cvref_t<decltype(invoke_attempt(std::declval<Fn&>(), std::declval<const attempt_permit&>()))>;
 
 struct identity_outcome {
-    constexpr const attempt_outcome& operator()(const attempt_outcome& o) const noexcept { return o; }
+    constexpr attempt_outcome operator()(const attempt_outcome& o) const noexcept { return o; }
 };
 }  // namespace detail
 

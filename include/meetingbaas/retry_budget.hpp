@@ -14,6 +14,7 @@
 #include <meetingbaas/backoff.hpp>
 
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 
 namespace meetingbaas::inline v0 {
@@ -52,6 +53,7 @@ public:
     }
     retry_budget(const retry_budget&) = delete;
     retry_budget& operator=(const retry_budget&) = delete;
+    ~retry_budget() = default;
 
     /// A call succeeded (or failed permanently: the backend did its job): refill by token_ratio.
     void on_success() noexcept
@@ -92,7 +94,7 @@ private:
     {
         if (!(v > 0.0)) return 0;
         if (v > 1000.0) return 1'000'000;
-        return static_cast<std::int32_t>(v * 1000.0 + 0.5);
+        return static_cast<std::int32_t>(std::lround(v * 1000.0));
     }
 
     std::int32_t max_;

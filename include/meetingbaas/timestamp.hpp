@@ -221,7 +221,8 @@ inline std::string format_time(utc_time t, bool with_fraction)
         return timestamp_error("expected 'Z' or an offset such as +02:00");
     }
     const std::int64_t days = detail::days_from_civil(year, month, day);
-    const std::int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+    const std::int64_t seconds = days * 86400 + static_cast<std::int64_t>(hour) * 3600 +
+                                 static_cast<std::int64_t>(minute) * 60 + second - offset_minutes * 60;
     const utc_time t{std::chrono::microseconds(seconds * 1'000'000 + micros)};
     return timestamp{t, std::string(text), offset_missing};
 }

@@ -36,9 +36,9 @@ namespace meetingbaas::inline v0 {
 struct curl_options {
     std::chrono::milliseconds connect_timeout{10'000};  ///< capped by each request's own timeout
     std::size_t max_response_bytes =
-        32U * 1024U * 1024U;  ///< larger bodies: transport_errc::response_too_large
-    bool verify_tls = true;   ///< peer and host verification (keep it on)
-    std::string ca_file{};    ///< CURLOPT_CAINFO when non-empty
+        std::size_t{32} * 1024 * 1024;  ///< larger bodies: transport_errc::response_too_large
+    bool verify_tls = true;             ///< peer and host verification (keep it on)
+    std::string ca_file{};              ///< CURLOPT_CAINFO when non-empty
     bool accept_compressed =
         false;  ///< send Accept-Encoding (gzip, br, ...) and decode: smaller bodies, more CPU
     /// CURLOPT_SHARE when non-null: a share handle (curl_share_init) through which this client shares
@@ -391,6 +391,8 @@ private:
             case http_method::put:
             case http_method::patch:
             case http_method::delete_:
+                // to_string(http_method) views a string literal, so data() is NUL-terminated.
+                // NOLINTNEXTLINE(bugprone-suspicious-stringview-data-usage): a literal, see above
                 ok = ok && curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.data()) == CURLE_OK;
                 break;
         }

@@ -35,7 +35,7 @@ namespace meetingbaas::inline v0 {
 /// Options of httplib_http_client (a plain aggregate).
 struct httplib_options {
     std::chrono::milliseconds connect_timeout{10'000};
-    std::size_t max_response_bytes = 32U * 1024U * 1024U;
+    std::size_t max_response_bytes = std::size_t{32} * 1024 * 1024;
     bool verify_tls = true;  ///< https only (needs CPPHTTPLIB_OPENSSL_SUPPORT)
 };
 
@@ -89,8 +89,7 @@ class httplib_http_client {
 public:
     /// `origin` is "scheme://host[:port]" (a path is ignored). An unusable origin makes every send()
     /// fail with transport_errc::invalid_request.
-    explicit httplib_http_client(const std::string& origin, httplib_options options = {})
-        : options_(std::move(options))
+    explicit httplib_http_client(const std::string& origin, httplib_options options = {}) : options_(options)
     {
         const auto parts = detail::split_url(origin);
         if (!parts) return;

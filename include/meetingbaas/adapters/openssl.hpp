@@ -46,6 +46,7 @@ public:
         key_type(key_type&&) noexcept = default;
         key_type& operator=(const key_type&) = default;
         key_type& operator=(key_type&&) noexcept = default;
+        ~key_type() = default;
 
     private:
         friend struct openssl_hmac_sha256;

@@ -254,6 +254,7 @@ public:
         if (n < 0) return error{errc::too_large, "sqlite prepare", "SQL longer than INT_MAX bytes"};
         sqlite3_stmt* stmt = nullptr;
         const char* tail = nullptr;
+        // NOLINTNEXTLINE(bugprone-suspicious-stringview-data-usage): the length is passed as `n`
         const int rc = sqlite3_prepare_v2(db_, sql.data(), n, &stmt, &tail);
         if (rc != SQLITE_OK) {
             sqlite3_finalize(stmt);

@@ -143,6 +143,10 @@ public:
         : clock_(std::move(other.clock_)), db_(std::move(other.db_)),
           statements_(std::move(other.statements_))
     {}
+    sqlite_job_queue(const sqlite_job_queue&) = delete;
+    sqlite_job_queue& operator=(const sqlite_job_queue&) = delete;
+    sqlite_job_queue& operator=(sqlite_job_queue&&) = delete;  // the mutex cannot be handed over
+    ~sqlite_job_queue() = default;
 
     result<enqueue_outcome> enqueue(job_spec spec)
     {

@@ -365,10 +365,10 @@ public:
 private:
     /// A container skip_value is inside.
     struct frame {
-        char closer;           // '}' or ']'
-        bool in_value;         // positioned inside a member value / element (not between them)
-        std::size_t index;     // arrays: the current element
-        std::string_view key;  // objects: the current member name, raw (escapes unresolved)
+        char closer = '}';       // '}' or ']'
+        bool in_value = false;   // positioned inside a member value / element (not between them)
+        std::size_t index = 0;   // arrays: the current element
+        std::string_view key{};  // objects: the current member name, raw (escapes unresolved)
     };
 
     bool skip_value_impl(std::size_t base)

@@ -118,7 +118,7 @@ sha256_compress_sha_ni(std::array<std::uint32_t, 8>& state, const std::uint8_t* 
         const __m128i cdgh_save = state1;
         __m128i m[4];
 #pragma GCC unroll 16
-        for (int i = 0; i < 16; ++i) {
+        for (std::size_t i = 0; i < 16; ++i) {
             if (i < 4) {
                 m[i] = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * i)),
                                         byte_swap);
