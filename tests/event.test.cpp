@@ -10,6 +10,7 @@
 #include <fstream>
 #include <span>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -829,4 +830,17 @@ TEST_CASE("event types expose their traits", "[event]")
     STATIC_REQUIRE(mb::event_traits<mb::bot_completed_v2>::version == mb::api_version::v2);
     STATIC_REQUIRE(mb::event_traits<mb::bot_complete_v1>::names[0] == "complete");
     STATIC_REQUIRE(std::variant_size_v<mb::any_event> == 13);
+}
+
+TEST_CASE("event_name of a valueless any_event is empty (it used to std::terminate)", "[event]")
+{
+#if defined(__cpp_exceptions)
+    struct throws_on_conversion {
+        operator mb::unknown_event() const { throw std::runtime_error("no"); }
+    };
+    mb::any_event e = mb::calendar_sync_events{};
+    CHECK_THROWS(e.emplace<mb::unknown_event>(throws_on_conversion{}));
+    REQUIRE(e.valueless_by_exception());
+    CHECK(mb::event_name(e).empty());
+#endif
 }
