@@ -866,14 +866,17 @@ private:
         for (std::size_t i = begin; i < end; ++i) data.push_back(items[i].body);
         const bool more_after = end > begin && end < items.size();
         const bool more_before = end > begin && begin > 0;
+        // Built with append: GCC 12 at -O3 flags "-" + std::string&& with a false -Wrestrict (GCC bug
+        // 105651).
+        std::string prev_cursor;
+        if (more_before) prev_cursor.append("-").append(v2_cursor_of(items[begin]));
         json_reply(
             res, 200,
             nlohmann::json{
                 {"success", true},
                 {"data", std::move(data)},
                 {"cursor", more_after ? nlohmann::json(v2_cursor_of(items[end - 1])) : nlohmann::json()},
-                {"prev_cursor",
-                 more_before ? nlohmann::json("-" + v2_cursor_of(items[begin])) : nlohmann::json()}});
+                {"prev_cursor", more_before ? nlohmann::json(std::move(prev_cursor)) : nlohmann::json()}});
     }
 
     /// The stored event with `bot_scheduled` set from the bot state. Caller holds mutex_.
