@@ -49,56 +49,69 @@ std::size_t append(char* data, std::size_t size, std::size_t n, void* out)
     return size * n;
 }
 
-/// The baseline: what an application would write by hand with libcurl (the same headers as the client).
+/// The baseline: what an application would write by hand with libcurl: one reused easy handle, the same
+/// URL and headers as the client, the body appended to a reused string. `share` (optional) attaches a
+/// libcurl share handle.
+class bare_get {
+public:
+    explicit bare_get(CURLSH* share = nullptr)
+        : url_(server().base_url() + "/calendar_events/" + event_uuid), handle_(curl_easy_init())
+    {
+        headers_ = curl_slist_append(nullptr, "x-meeting-baas-api-key: test-key");
+        headers_ = curl_slist_append(headers_, "Accept: application/json");
+        headers_ = curl_slist_append(headers_, user_agent_line().c_str());
+        if (share != nullptr) curl_easy_setopt(handle_, CURLOPT_SHARE, share);
+        curl_easy_setopt(handle_, CURLOPT_URL, url_.c_str());
+        curl_easy_setopt(handle_, CURLOPT_HTTPHEADER, headers_);
+        curl_easy_setopt(handle_, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(handle_, CURLOPT_TIMEOUT_MS, 30000L);
+        curl_easy_setopt(handle_, CURLOPT_WRITEFUNCTION, &append);
+        curl_easy_setopt(handle_, CURLOPT_WRITEDATA, &body_);
+    }
+    bare_get(const bare_get&) = delete;
+    bare_get& operator=(const bare_get&) = delete;
+    ~bare_get()
+    {
+        curl_easy_cleanup(handle_);
+        curl_slist_free_all(headers_);
+    }
+
+    /// One GET; false on a transport error or a status other than 200.
+    bool perform()
+    {
+        body_.clear();
+        if (curl_easy_perform(handle_) != CURLE_OK) return false;
+        long status = 0;
+        curl_easy_getinfo(handle_, CURLINFO_RESPONSE_CODE, &status);
+        return status == 200;
+    }
+    [[nodiscard]] const std::string& body() const noexcept { return body_; }
+
+private:
+    std::string url_;
+    CURL* handle_;
+    curl_slist* headers_ = nullptr;
+    std::string body_;
+};
+
 void bare_libcurl_get_event(benchmark::State& state)
 {
-    const std::string url = server().base_url() + "/calendar_events/" + event_uuid;
-    CURL* h = curl_easy_init();
-    curl_slist* headers = curl_slist_append(nullptr, "x-meeting-baas-api-key: test-key");
-    headers = curl_slist_append(headers, "Accept: application/json");
-    headers = curl_slist_append(headers, user_agent_line().c_str());
-    std::string body;
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &append);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    bare_get bare;
     for (auto _ : state) {
-        body.clear();
-        if (curl_easy_perform(h) != CURLE_OK) state.SkipWithError("curl_easy_perform failed");
-        long status = 0;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-        if (status != 200) state.SkipWithError("unexpected status");
-        benchmark::DoNotOptimize(body.data());
+        if (!bare.perform()) state.SkipWithError("bare GET failed");
+        benchmark::DoNotOptimize(bare.body().data());
     }
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(h);
 }
 
 /// The baseline plus parsing the body into nlohmann::json (what "a typed event" costs at minimum).
 void bare_libcurl_get_event_and_parse_json(benchmark::State& state)
 {
-    const std::string url = server().base_url() + "/calendar_events/" + event_uuid;
-    CURL* h = curl_easy_init();
-    curl_slist* headers = curl_slist_append(nullptr, "x-meeting-baas-api-key: test-key");
-    headers = curl_slist_append(headers, "Accept: application/json");
-    headers = curl_slist_append(headers, user_agent_line().c_str());
-    std::string body;
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &append);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    bare_get bare;
     for (auto _ : state) {
-        body.clear();
-        if (curl_easy_perform(h) != CURLE_OK) state.SkipWithError("curl_easy_perform failed");
-        auto doc = nlohmann::json::parse(body, nullptr, false);
+        if (!bare.perform()) state.SkipWithError("bare GET failed");
+        auto doc = nlohmann::json::parse(bare.body(), nullptr, false);
         benchmark::DoNotOptimize(doc);
     }
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(h);
 }
 
 meetingbaas::api_client<meetingbaas::curl_http_client> make_client(CURLSH* share = nullptr)
@@ -212,25 +225,15 @@ double median(std::vector<double> v)
 template <bool Typed, bool BareParses = false>
 void paired_overhead(benchmark::State& state)
 {
-    const std::string url = server().base_url() + "/calendar_events/" + event_uuid;
     // Both sides share one libcurl connection cache, hence one TCP connection and one server thread:
     // with a connection each, the two halves were served by different server threads whose placement
     // on the 2 cores made one side 20-30 us slower for a whole repetition, whichever side it was.
-    CURLSH* share = curl_share_init();
-    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-    CURL* h = curl_easy_init();
-    curl_easy_setopt(h, CURLOPT_SHARE, share);
-    curl_slist* headers = curl_slist_append(nullptr, "x-meeting-baas-api-key: test-key");
-    headers = curl_slist_append(headers, "Accept: application/json");
-    headers = curl_slist_append(headers, user_agent_line().c_str());
-    std::string body;
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &append);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-    auto client = make_client(share);
+    // Declared first, destroyed last: the easy handles below must go before their share handle.
+    const std::unique_ptr<CURLSH, decltype(&curl_share_cleanup)> share(curl_share_init(),
+                                                                       &curl_share_cleanup);
+    curl_share_setopt(share.get(), CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    bare_get bare(share.get());
+    auto client = make_client(share.get());
     const std::string path = std::string("/calendar_events/") + event_uuid;
 
     using clock = std::chrono::steady_clock;
@@ -248,13 +251,12 @@ void paired_overhead(benchmark::State& state)
                       std::chrono::duration<double, std::micro>(c1 - c0).count()};
     };
     auto bare_once = [&] {
-        body.clear();
-        if (curl_easy_perform(h) != CURLE_OK) state.SkipWithError("curl_easy_perform failed");
+        if (!bare.perform()) state.SkipWithError("bare GET failed");
         if constexpr (BareParses) {
-            auto doc = nlohmann::json::parse(body, nullptr, false);
+            auto doc = nlohmann::json::parse(bare.body(), nullptr, false);
             benchmark::DoNotOptimize(doc);
         }
-        benchmark::DoNotOptimize(body.data());
+        benchmark::DoNotOptimize(bare.body().data());
     };
     auto ours_once = [&] {
         if constexpr (Typed) {
@@ -299,10 +301,6 @@ void paired_overhead(benchmark::State& state)
     state.counters["diff_p90_us"] = quantile(diff_wall, 0.90);
     state.counters["cpu_diff_us"] = median(diff_cpu);
     state.counters["cpu_overhead_pct"] = 100.0 * median(diff_cpu) / bare_med;
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(h);
-    client = make_client();  // releases the shared handle before the share goes
-    curl_share_cleanup(share);
 }
 
 }  // namespace
