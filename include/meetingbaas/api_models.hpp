@@ -1006,6 +1006,17 @@ std::optional<T> decode(std::string_view body, F&& decode_value)
     return out;
 }
 
+/// decode() with `read`, or, when the fast path gives up, parse_json_body followed by `dom` (which
+/// then also produces the error).
+template <class T, class Read, class Dom>
+result<T> decode_or_fall_back(std::string_view body, Read&& read, Dom&& dom)
+{
+    if (auto fast = decode<T>(body, std::forward<Read>(read))) return std::move(*fast);
+    auto doc = parse_json_body(body);
+    if (!doc) return doc.error();
+    return std::forward<Dom>(dom)(std::move(*doc));
+}
+
 }  // namespace detail::v1_fast
 
 /// Parses the text of a v1 `Event` (the body of `GET /calendar_events/{uuid}`) straight into a v1_event,
@@ -1014,42 +1025,24 @@ std::optional<T> decode(std::string_view body, F&& decode_value)
 /// `bot_param->json`/`extra` keep the exact text of the body.
 [[nodiscard]] inline result<v1_event> parse_v1_event_text(std::string_view body)
 {
-    if (auto fast = detail::v1_fast::decode<v1_event>(
-            body, [](detail::json_reader& r, v1_event& e) { return detail::v1_fast::read_event(r, e); })) {
-        return std::move(*fast);
-    }
-    auto doc = detail::parse_json_body(body);
-    if (!doc) return doc.error();
-    return parse_v1_event(std::move(*doc));
+    return detail::v1_fast::decode_or_fall_back<v1_event>(
+        body, detail::v1_fast::read_event, [](nlohmann::json&& j) { return parse_v1_event(std::move(j)); });
 }
 
 /// The same for a `ListEventResponse` body (parse_json_body followed by parse_v1_event_page).
 [[nodiscard]] inline result<v1_event_page> parse_v1_event_page_text(std::string_view body)
 {
-    if (auto fast =
-            detail::v1_fast::decode<v1_event_page>(body, [](detail::json_reader& r, v1_event_page& p) {
-                return detail::v1_fast::read_event_page(r, p);
-            })) {
-        return std::move(*fast);
-    }
-    auto doc = detail::parse_json_body(body);
-    if (!doc) return doc.error();
-    return parse_v1_event_page(std::move(*doc));
+    return detail::v1_fast::decode_or_fall_back<v1_event_page>(
+        body, detail::v1_fast::read_event_page,
+        [](nlohmann::json&& j) { return parse_v1_event_page(std::move(j)); });
 }
 
 /// The same for an array of events, the answer of the bot endpoints (parse_json_body followed by
 /// parse_v1_event_list).
 [[nodiscard]] inline result<std::vector<v1_event>> parse_v1_event_list_text(std::string_view body)
 {
-    if (auto fast = detail::v1_fast::decode<std::vector<v1_event>>(
-            body, [](detail::json_reader& r, std::vector<v1_event>& events) {
-                return detail::v1_fast::read_event_list(r, events);
-            })) {
-        return std::move(*fast);
-    }
-    auto doc = detail::parse_json_body(body);
-    if (!doc) return doc.error();
-    return parse_v1_event_list(*doc);
+    return detail::v1_fast::decode_or_fall_back<std::vector<v1_event>>(
+        body, detail::v1_fast::read_event_list, [](nlohmann::json&& j) { return parse_v1_event_list(j); });
 }
 
 /// Parses the resync_all answer `{synced_calendars: uuid[], errors: [[uuid, message], ...]}`.
