@@ -3,11 +3,11 @@
 // enqueue the job, with the durable SQLite store and queue (WAL, synchronous=NORMAL) on a temp file, and
 // with the in-memory ones for comparison. Each iteration is a new delivery (accepted) unless the name says
 // "duplicate". p50/p99 are per-request latencies measured around receiver.handle().
-#include <meetingbaas/adapters/sqlite_queue.hpp>
-#include <meetingbaas/adapters/sqlite_store.hpp>
-#include <meetingbaas/authenticity.hpp>
-#include <meetingbaas/memory_store.hpp>
-#include <meetingbaas/receiver.hpp>
+#include <meetingbaas/adapters/sqlite/idempotency_store.hpp>
+#include <meetingbaas/adapters/sqlite/job_queue.hpp>
+#include <meetingbaas/auth/authenticity.hpp>
+#include <meetingbaas/idempotency/memory_store.hpp>
+#include <meetingbaas/sync/receiver.hpp>
 
 #include <benchmark/benchmark.h>
 

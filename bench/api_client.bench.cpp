@@ -4,7 +4,7 @@
 // fake_meetingbaas_api server. docs/perf/api.md has the command and the numbers.
 
 #include <meetingbaas/adapters/curl.hpp>
-#include <meetingbaas/api_client.hpp>
+#include <meetingbaas/api/client.hpp>
 
 #include "fake_meetingbaas_api.hpp"
 

@@ -2,10 +2,10 @@
 // begin + complete on memory_idempotency_store vs the seed's approach (a std::mutex around a
 // std::unordered_set<std::string>), 1 and 2 threads, in the same run; bytes per retained key; and
 // begin + complete on the SQLite store (WAL, synchronous=NORMAL). Results: docs/perf/idempotency.md.
-#include <meetingbaas/idempotency.hpp>
-#include <meetingbaas/memory_store.hpp>
+#include <meetingbaas/idempotency/guard.hpp>
+#include <meetingbaas/idempotency/memory_store.hpp>
 #ifdef MEETINGBAAS_BENCH_SQLITE
-#include <meetingbaas/adapters/sqlite_store.hpp>
+#include <meetingbaas/adapters/sqlite/idempotency_store.hpp>
 #endif
 
 #include <benchmark/benchmark.h>

@@ -15,9 +15,9 @@ declare -A tus=(
   [nlohmann_json]='#include <nlohmann/json.hpp>'
   [webhooks_umbrella]='#include <meetingbaas/webhooks.hpp>'
 )
-# Low-level headers that must stay free of nlohmann: measured one by one when they exist.
-for h in result error retry idempotency http headers authenticity timestamp job_queue; do
-  [[ -f "$root/include/meetingbaas/$h.hpp" ]] && tus[$h]="#include <meetingbaas/$h.hpp>"
+# Modules and low-level headers that must stay free of nlohmann: measured one by one when they exist.
+for h in core auth retry idempotency api/http sync/job_queue; do
+  [[ -f "$root/include/meetingbaas/$h.hpp" ]] && tus[${h//\//_}]="#include <meetingbaas/$h.hpp>"
 done
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }

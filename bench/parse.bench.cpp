@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Typed parsing (parse_event, straight from bytes into structs) against nlohmann::json::parse of the
 // same bytes into a DOM, which does less work (no typing, no validation of the schema).
-#include <meetingbaas/event.hpp>
+#include <meetingbaas/events/event.hpp>
 
 #include <benchmark/benchmark.h>
 #include <nlohmann/json.hpp>

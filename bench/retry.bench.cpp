@@ -3,7 +3,7 @@
 // limit and a shared budget) through the library's step API, against a hand-written loop doing the
 // same arithmetic. Both run in the same binary and process; docs/perf/retry.md has the results.
 
-#include <meetingbaas/retry.hpp>
+#include <meetingbaas/retry/retrier.hpp>
 
 #include <benchmark/benchmark.h>
 

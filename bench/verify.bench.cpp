@@ -4,11 +4,11 @@
 //   build/bench/bench/meetingbaas.bench.verify --benchmark_repetitions=5
 //   --benchmark_report_aggregates_only=true
 #include <meetingbaas/adapters/openssl.hpp>
-#include <meetingbaas/authenticity.hpp>
-#include <meetingbaas/detail/base64.hpp>
-#include <meetingbaas/detail/hmac.hpp>
-#include <meetingbaas/detail/sha256.hpp>
-#include <meetingbaas/headers.hpp>
+#include <meetingbaas/auth/authenticity.hpp>
+#include <meetingbaas/auth/detail/base64.hpp>
+#include <meetingbaas/auth/hmac.hpp>
+#include <meetingbaas/core/detail/sha256.hpp>
+#include <meetingbaas/core/headers.hpp>
 
 #include <benchmark/benchmark.h>
 

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
-# include/meetingbaas/version.hpp is the single source of truth for the version.
-file(STRINGS "${CMAKE_CURRENT_LIST_DIR}/../include/meetingbaas/version.hpp" _mb_version_lines
+# include/meetingbaas/core/version.hpp is the single source of truth for the version.
+file(STRINGS "${CMAKE_CURRENT_LIST_DIR}/../include/meetingbaas/core/version.hpp" _mb_version_lines
      REGEX "^#define MEETINGBAAS_VERSION_(MAJOR|MINOR|PATCH) [0-9]+")
 foreach(_mb_line IN LISTS _mb_version_lines)
   string(REGEX MATCH "MEETINGBAAS_VERSION_(MAJOR|MINOR|PATCH) ([0-9]+)" _mb_unused "${_mb_line}")

@@ -6,7 +6,7 @@
 
 #include <meetingbaas/adapters/curl.hpp>
 #include <meetingbaas/adapters/httplib.hpp>
-#include <meetingbaas/api_client.hpp>
+#include <meetingbaas/api/client.hpp>
 
 #include "fake_meetingbaas_api.hpp"
 

@@ -4,7 +4,7 @@
 // until the policy gives up. Builds and runs with -fno-exceptions -DJSON_NOEXCEPTION.
 
 #include <meetingbaas/adapters/curl.hpp>
-#include <meetingbaas/api_client.hpp>
+#include <meetingbaas/api/client.hpp>
 
 #include <curl/curl.h>
 

@@ -4,8 +4,8 @@
 // http_client concept exactly as an adapter for another HTTP library would be (docs/api-client.md).
 // Builds and runs with -fno-exceptions -DJSON_NOEXCEPTION.
 
-#include <meetingbaas/api_client.hpp>
-#include <meetingbaas/http.hpp>
+#include <meetingbaas/api/client.hpp>
+#include <meetingbaas/api/http.hpp>
 
 #include <nlohmann/json.hpp>
 

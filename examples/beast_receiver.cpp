@@ -11,12 +11,12 @@
 // The program sends itself a webhook (and a duplicate), runs until every event is scheduled, checks the
 // counts and exits 0.
 
-#include <meetingbaas/authenticity.hpp>
-#include <meetingbaas/event.hpp>
-#include <meetingbaas/job_queue.hpp>
-#include <meetingbaas/memory_store.hpp>
-#include <meetingbaas/receiver.hpp>
-#include <meetingbaas/retry.hpp>
+#include <meetingbaas/auth/authenticity.hpp>
+#include <meetingbaas/events/event.hpp>
+#include <meetingbaas/idempotency/memory_store.hpp>
+#include <meetingbaas/retry/retrier.hpp>
+#include <meetingbaas/sync/job_queue.hpp>
+#include <meetingbaas/sync/receiver.hpp>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>

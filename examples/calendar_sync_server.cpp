@@ -12,16 +12,17 @@
 // or a secret. See docs/calendar-sync.md.
 
 #include <meetingbaas/adapters/httplib.hpp>
-#include <meetingbaas/adapters/sqlite.hpp>
-#include <meetingbaas/adapters/sqlite_queue.hpp>
-#include <meetingbaas/adapters/sqlite_store.hpp>
-#include <meetingbaas/api_client.hpp>
-#include <meetingbaas/authenticity.hpp>
-#include <meetingbaas/calendar_sync.hpp>
-#include <meetingbaas/headers.hpp>
-#include <meetingbaas/metrics.hpp>
-#include <meetingbaas/receiver.hpp>
-#include <meetingbaas/timestamp.hpp>
+#include <meetingbaas/adapters/sqlite/database.hpp>
+#include <meetingbaas/adapters/sqlite/event_state.hpp>
+#include <meetingbaas/adapters/sqlite/idempotency_store.hpp>
+#include <meetingbaas/adapters/sqlite/job_queue.hpp>
+#include <meetingbaas/api/client.hpp>
+#include <meetingbaas/auth/authenticity.hpp>
+#include <meetingbaas/core/headers.hpp>
+#include <meetingbaas/core/timestamp.hpp>
+#include <meetingbaas/sync/calendar_sync.hpp>
+#include <meetingbaas/sync/metrics.hpp>
+#include <meetingbaas/sync/receiver.hpp>
 
 #include <httplib.h>
 

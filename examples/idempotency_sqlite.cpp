@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // A durable idempotency store: claims and outcomes survive a restart (here: closing and reopening the file).
-#include <meetingbaas/adapters/sqlite_store.hpp>
-#include <meetingbaas/idempotency.hpp>
+#include <meetingbaas/adapters/sqlite/idempotency_store.hpp>
+#include <meetingbaas/idempotency/guard.hpp>
 
 #include <cstdio>
 #include <filesystem>

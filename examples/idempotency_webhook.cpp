@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Deduplicating webhook deliveries: the canonical key of each event, a lease-and-fence claim, the stored
 // outcome replayed for duplicates, and a crashed worker's claim taken over.
-#include <meetingbaas/event.hpp>
-#include <meetingbaas/event_keys.hpp>
-#include <meetingbaas/idempotency.hpp>
-#include <meetingbaas/memory_store.hpp>
+#include <meetingbaas/events/event.hpp>
+#include <meetingbaas/idempotency/event_keys.hpp>
+#include <meetingbaas/idempotency/guard.hpp>
+#include <meetingbaas/idempotency/memory_store.hpp>
 
 #include <chrono>
 #include <cstdio>

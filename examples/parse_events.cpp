@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Parses every webhook fixture in MEETINGBAAS_EXAMPLE_DATA_DIR (or the files given as arguments) and
 // prints one line per event. Exit code 0 when every body parsed.
-#include <meetingbaas/event.hpp>
+#include <meetingbaas/events/event.hpp>
 
 #include <cstdio>
 #include <fstream>

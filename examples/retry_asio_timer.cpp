@@ -5,7 +5,7 @@
 // hooks. This is the shape of an event-loop or coroutine HTTP client: attempt -> outcome -> next()
 // -> timer.async_wait(delay) -> attempt.
 
-#include <meetingbaas/retry.hpp>
+#include <meetingbaas/retry/retrier.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>

@@ -16,7 +16,7 @@
 //
 // Experiment 2 shows a retry storm and how a shared retry_budget prevents it.
 
-#include <meetingbaas/retry.hpp>
+#include <meetingbaas/retry/retrier.hpp>
 
 #include <chrono>
 #include <cmath>

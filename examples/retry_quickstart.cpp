@@ -3,7 +3,7 @@
 // budget and a deadline, and report why it stopped. The "HTTP call" is a stand-in that answers 429
 // (with Retry-After), then 503, then 200; a real adapter fills attempt_outcome from its response.
 
-#include <meetingbaas/retry.hpp>
+#include <meetingbaas/retry/retrier.hpp>
 
 #include <chrono>
 #include <cstdio>

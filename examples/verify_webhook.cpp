@@ -2,8 +2,8 @@
 // Verifying Meeting BaaS webhooks before parsing them: v1 API key, v2 Svix signature, v2 callback secret.
 // Framework-neutral: `on_webhook` is what a server's POST handler calls with its own header lookup and the
 // raw body. The deliveries below are the spec's test vectors, so the program checks itself (exit 0 = ok).
-#include <meetingbaas/authenticity.hpp>
-#include <meetingbaas/headers.hpp>
+#include <meetingbaas/auth/authenticity.hpp>
+#include <meetingbaas/core/headers.hpp>
 
 #include <chrono>
 #include <cstdio>

@@ -4,7 +4,7 @@
 // Differential: the streaming v1 decoders (parse_v1_event_text, ..._page_text, ..._list_text) must
 // accept and reject exactly what the DOM path does, with the same error code and JSON Pointer.
 
-#include <meetingbaas/api_client.hpp>
+#include <meetingbaas/api/client.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Fuzzes strict base64: decoding never crashes, anything accepted re-encodes to exactly the input
 // (canonical: one encoding per byte string), and encoding any bytes decodes back to them.
-#include <meetingbaas/detail/base64.hpp>
+#include <meetingbaas/auth/detail/base64.hpp>
 
 #include <algorithm>
 #include <array>

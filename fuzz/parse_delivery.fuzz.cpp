@@ -2,7 +2,7 @@
 // Fuzzes parse_delivery (and decode_json) on arbitrary bytes. Besides "no crash, no sanitizer report",
 // it checks the parser against nlohmann::json::accept: a body we call malformed_json must be rejected
 // by nlohmann too, and a body we parse must be accepted by it.
-#include <meetingbaas/event.hpp>
+#include <meetingbaas/events/event.hpp>
 
 #include <nlohmann/json.hpp>
 

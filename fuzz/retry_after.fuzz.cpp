@@ -4,8 +4,8 @@
 // * a parsed HTTP-date formats back to an IMF-fixdate that parses to the same instant (years <= 9999);
 // * a successful Retry-After feeds a retrier decision that respects the policy's cap.
 
-#include <meetingbaas/retry.hpp>
-#include <meetingbaas/retry_after.hpp>
+#include <meetingbaas/retry/retrier.hpp>
+#include <meetingbaas/retry/retry_after.hpp>
 
 #include <chrono>
 #include <cstddef>

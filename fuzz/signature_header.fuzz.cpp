@@ -2,10 +2,10 @@
 // Fuzzes the v2 verifier with attacker-controlled headers: the input is split at '\n' into
 // svix-id, svix-timestamp, svix-signature and the body. Checks that nothing crashes, that the header
 // summary is self-consistent, and that success only ever happens when an entry really carries the HMAC.
-#include <meetingbaas/authenticity.hpp>
-#include <meetingbaas/detail/base64.hpp>
-#include <meetingbaas/detail/hmac.hpp>
-#include <meetingbaas/headers.hpp>
+#include <meetingbaas/auth/authenticity.hpp>
+#include <meetingbaas/auth/detail/base64.hpp>
+#include <meetingbaas/auth/hmac.hpp>
+#include <meetingbaas/core/headers.hpp>
 
 #include <chrono>
 #include <cstddef>

@@ -2,7 +2,7 @@
 // Fuzzes parse_timestamp, the formatters and time_from_epoch. Checks: the original text is kept; a
 // parsed time re-formatted canonically parses back to the same instant (years 0000..9999); the
 // whole-second form never rounds up.
-#include <meetingbaas/timestamp.hpp>
+#include <meetingbaas/core/timestamp.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include <meetingbaas/api_client.hpp>
+#include <meetingbaas/api/client.hpp>
 
 #include "fake_http_client.hpp"
 

@@ -4,7 +4,7 @@
 // (re-entered from the HTTP client) gets a request of its own. Also: the bot endpoints' answers take
 // the streaming decoder.
 
-#include <meetingbaas/api_client.hpp>
+#include <meetingbaas/api/client.hpp>
 
 #include "fake_http_client.hpp"
 

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "detail/hmac_cases.hpp"
 
-#include <meetingbaas/api_version.hpp>
-#include <meetingbaas/authenticity.hpp>
-#include <meetingbaas/detail/base64.hpp>
-#include <meetingbaas/detail/hmac.hpp>
-#include <meetingbaas/headers.hpp>
+#include <meetingbaas/auth/authenticity.hpp>
+#include <meetingbaas/auth/detail/base64.hpp>
+#include <meetingbaas/auth/hmac.hpp>
+#include <meetingbaas/core/api_version.hpp>
+#include <meetingbaas/core/headers.hpp>
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>

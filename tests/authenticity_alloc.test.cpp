@@ -3,8 +3,8 @@
 // operator new with a counting one (it is a separate test executable for that reason).
 #include "detail/hmac_cases.hpp"
 
-#include <meetingbaas/authenticity.hpp>
-#include <meetingbaas/headers.hpp>
+#include <meetingbaas/auth/authenticity.hpp>
+#include <meetingbaas/core/headers.hpp>
 
 #include <catch2/catch_test_macros.hpp>
 

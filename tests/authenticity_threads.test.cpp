@@ -5,7 +5,7 @@
 #include "detail/hmac_cases.hpp"
 
 #include <meetingbaas/adapters/openssl.hpp>
-#include <meetingbaas/authenticity.hpp>
+#include <meetingbaas/auth/authenticity.hpp>
 
 #include <catch2/catch_template_test_macros.hpp>
 #include <catch2/catch_test_macros.hpp>

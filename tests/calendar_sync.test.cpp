@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include <meetingbaas/calendar_sync.hpp>
-#include <meetingbaas/memory_store.hpp>
+#include <meetingbaas/idempotency/memory_store.hpp>
+#include <meetingbaas/sync/calendar_sync.hpp>
 
 #include "fake_calendar_api.hpp"
 #include "sync_test_clock.hpp"

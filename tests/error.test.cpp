@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include <meetingbaas/error.hpp>
+#include <meetingbaas/core/error.hpp>
 
 #include <catch2/catch_test_macros.hpp>
 

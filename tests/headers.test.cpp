@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include <meetingbaas/headers.hpp>
+#include <meetingbaas/core/headers.hpp>
 
 #include <catch2/catch_test_macros.hpp>
 

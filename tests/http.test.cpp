@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include <meetingbaas/http.hpp>
+#include <meetingbaas/api/http.hpp>
 
 #include "fake_http_client.hpp"
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include <meetingbaas/idempotency.hpp>
-#include <meetingbaas/memory_store.hpp>
+#include <meetingbaas/idempotency/guard.hpp>
+#include <meetingbaas/idempotency/memory_store.hpp>
 
 #include "store_behavior.hpp"
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include <meetingbaas/event.hpp>
-#include <meetingbaas/event_keys.hpp>
+#include <meetingbaas/events/event.hpp>
+#include <meetingbaas/idempotency/event_keys.hpp>
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>

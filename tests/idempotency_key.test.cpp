@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include <meetingbaas/idempotency_key.hpp>
+#include <meetingbaas/idempotency/key.hpp>
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include <meetingbaas/job_queue.hpp>
+#include <meetingbaas/sync/job_queue.hpp>
 
 #include "sync_test_clock.hpp"
 

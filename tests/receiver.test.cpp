@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include <meetingbaas/memory_store.hpp>
-#include <meetingbaas/receiver.hpp>
+#include <meetingbaas/idempotency/memory_store.hpp>
+#include <meetingbaas/sync/receiver.hpp>
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>

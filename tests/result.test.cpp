@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include <meetingbaas/result.hpp>
+#include <meetingbaas/core/result.hpp>
 
 #include <catch2/catch_test_macros.hpp>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include <meetingbaas/retry.hpp>
+#include <meetingbaas/retry/retrier.hpp>
 
 #include "manual_clock.hpp"
 #include "recording_sleeper.hpp"

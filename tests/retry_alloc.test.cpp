@@ -4,7 +4,7 @@
 #define MEETINGBAAS_TEST_COUNT_ALLOCATIONS
 #include "counting_allocator.hpp"
 
-#include <meetingbaas/retry.hpp>
+#include <meetingbaas/retry/retrier.hpp>
 
 #include "manual_clock.hpp"
 #include "recording_sleeper.hpp"

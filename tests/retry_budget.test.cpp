@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include <meetingbaas/retry.hpp>
-#include <meetingbaas/retry_budget.hpp>
+#include <meetingbaas/retry/budget.hpp>
+#include <meetingbaas/retry/retrier.hpp>
 
 #include "manual_clock.hpp"
 #include "recording_sleeper.hpp"

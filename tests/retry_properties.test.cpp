@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Property tests: random policies, outcomes and timings (seeded, so failures reproduce) against the
 // invariants the documentation promises.
-#include <meetingbaas/retry.hpp>
+#include <meetingbaas/retry/retrier.hpp>
 
 #include "manual_clock.hpp"
 #include "recording_sleeper.hpp"

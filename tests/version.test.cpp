@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include <meetingbaas/version.hpp>
+#include <meetingbaas/core/version.hpp>
 
 #include <catch2/catch_test_macros.hpp>
 

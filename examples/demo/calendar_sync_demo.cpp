@@ -12,7 +12,7 @@
 #include "e2e/server_process.hpp"
 #include "fake_meetingbaas_api.hpp"
 
-#include <meetingbaas/timestamp.hpp>
+#include <meetingbaas/core/timestamp.hpp>
 
 #include <nlohmann/json.hpp>
 

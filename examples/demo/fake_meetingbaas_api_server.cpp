@@ -10,7 +10,7 @@
 // counts.
 #include "fake_meetingbaas_api.hpp"
 
-#include <meetingbaas/timestamp.hpp>
+#include <meetingbaas/core/timestamp.hpp>
 
 #include <chrono>
 #include <csignal>

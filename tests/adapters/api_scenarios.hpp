@@ -4,8 +4,8 @@
 // Scenarios run through every HTTP adapter against fake_meetingbaas_api (a real server on loopback).
 // `make(base_url)` returns a fresh http_client for that origin.
 
-#include <meetingbaas/api_client.hpp>
-#include <meetingbaas/http.hpp>
+#include <meetingbaas/api/client.hpp>
+#include <meetingbaas/api/http.hpp>
 
 #include "fake_meetingbaas_api.hpp"
 

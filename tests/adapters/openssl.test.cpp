@@ -2,8 +2,8 @@
 #include "../detail/hmac_cases.hpp"
 
 #include <meetingbaas/adapters/openssl.hpp>
-#include <meetingbaas/authenticity.hpp>
-#include <meetingbaas/detail/hmac.hpp>
+#include <meetingbaas/auth/authenticity.hpp>
+#include <meetingbaas/auth/hmac.hpp>
 
 #include <catch2/catch_test_macros.hpp>
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include <meetingbaas/adapters/sqlite_queue.hpp>
+#include <meetingbaas/adapters/sqlite/event_state.hpp>
+#include <meetingbaas/adapters/sqlite/job_queue.hpp>
 
 #include "sync_test_clock.hpp"
 

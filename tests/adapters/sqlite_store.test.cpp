@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include <meetingbaas/adapters/sqlite_store.hpp>
-#include <meetingbaas/idempotency.hpp>
+#include <meetingbaas/adapters/sqlite/idempotency_store.hpp>
+#include <meetingbaas/idempotency/guard.hpp>
 
 #include "store_behavior.hpp"
 

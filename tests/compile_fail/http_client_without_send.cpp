@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Must not compile: the type has no send(); the diagnostic must name can_send_http.
-#include <meetingbaas/api_client.hpp>
+#include <meetingbaas/api/client.hpp>
 
 struct client_without_send {
     meetingbaas::http_result get(const meetingbaas::http_request&) { return meetingbaas::http_response{}; }

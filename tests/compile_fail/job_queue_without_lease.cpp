@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Must not compile: a queue without lease() is not a job_queue, and the diagnostic names can_lease_jobs.
-#include <meetingbaas/job_queue.hpp>
+#include <meetingbaas/sync/job_queue.hpp>
 
 struct queue_without_lease {
     meetingbaas::result<meetingbaas::enqueue_outcome> enqueue(meetingbaas::job_spec);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Must not compile: checked() rejects a multiplier below 1 at compile time.
-#include <meetingbaas/retry.hpp>
+#include <meetingbaas/retry/retrier.hpp>
 
 #include <chrono>
 

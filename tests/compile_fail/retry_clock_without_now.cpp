@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Must not compile: a retrier's clock needs a now() member; the diagnostic names retry_clock.
-#include <meetingbaas/retry.hpp>
+#include <meetingbaas/retry/retrier.hpp>
 
 #include <chrono>
 

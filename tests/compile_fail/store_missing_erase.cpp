@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Must not compile: the store lacks erase_if_fence. The diagnostic must name can_erase_if_fence.
-#include <meetingbaas/idempotency_store.hpp>
+#include <meetingbaas/idempotency/store.hpp>
 
 #include <cstdint>
 #include <optional>

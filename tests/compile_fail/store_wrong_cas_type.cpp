@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Must not compile: compare_and_set returns a plain bool instead of result<bool>. The diagnostic must name
 // can_compare_and_set_fence.
-#include <meetingbaas/idempotency_store.hpp>
+#include <meetingbaas/idempotency/store.hpp>
 
 #include <cstdint>
 #include <optional>

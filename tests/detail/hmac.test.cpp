@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "hmac_cases.hpp"
 
-#include <meetingbaas/detail/hmac.hpp>
+#include <meetingbaas/auth/hmac.hpp>
 
 #include <catch2/catch_test_macros.hpp>
 

@@ -5,10 +5,10 @@
 // builtin_hmac_sha256 and tests/adapters/openssl.test.cpp against openssl_hmac_sha256, so both backends
 // pass exactly the same checks.
 
-#include <meetingbaas/authenticity.hpp>
-#include <meetingbaas/detail/hmac.hpp>
-#include <meetingbaas/detail/sha256.hpp>
-#include <meetingbaas/headers.hpp>
+#include <meetingbaas/auth/authenticity.hpp>
+#include <meetingbaas/auth/hmac.hpp>
+#include <meetingbaas/core/detail/sha256.hpp>
+#include <meetingbaas/core/headers.hpp>
 
 #include <catch2/catch_test_macros.hpp>
 

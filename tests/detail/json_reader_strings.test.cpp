@@ -4,7 +4,7 @@
 // offset around the block boundaries, and check the reader against nlohmann::json on each document:
 // same acceptance, same decoded text.
 
-#include <meetingbaas/detail/json_reader.hpp>
+#include <meetingbaas/events/detail/json_reader.hpp>
 
 #include <catch2/catch_test_macros.hpp>
 #include <nlohmann/json.hpp>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include <meetingbaas/detail/sha256.hpp>
+#include <meetingbaas/core/detail/sha256.hpp>
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>

@@ -2,7 +2,7 @@
 // End-to-end tests of examples/calendar_sync_server over real HTTP on loopback, against the loopback fake
 // Meeting BaaS API (tests/support/fake_meetingbaas_api.hpp). Each test starts its own server process on
 // its own state file.
-#include <meetingbaas/timestamp.hpp>
+#include <meetingbaas/core/timestamp.hpp>
 
 #include "e2e/server_process.hpp"
 #include "fake_calendar_api.hpp"

@@ -4,9 +4,9 @@
 // with scripted faults and per-event POST/DELETE counters. For processor unit tests; the end-to-end tests
 // use the loopback HTTP fake instead.
 
-#include <meetingbaas/api_client.hpp>
-#include <meetingbaas/api_models.hpp>
-#include <meetingbaas/timestamp.hpp>
+#include <meetingbaas/api/client.hpp>
+#include <meetingbaas/api/models.hpp>
+#include <meetingbaas/core/timestamp.hpp>
 
 #include <nlohmann/json.hpp>
 

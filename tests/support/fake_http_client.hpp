@@ -4,7 +4,7 @@
 // A scripted http_client for unit tests: answers are queued in advance, requests are recorded.
 // Copies share one script (so a test keeps a handle after moving the client into an api_client).
 
-#include <meetingbaas/http.hpp>
+#include <meetingbaas/api/http.hpp>
 
 #include <cstddef>
 #include <deque>

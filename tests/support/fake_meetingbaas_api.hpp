@@ -51,9 +51,9 @@
 // headers.
 // All methods are thread-safe.
 
-#include <meetingbaas/detail/base64.hpp>
-#include <meetingbaas/detail/url.hpp>
-#include <meetingbaas/timestamp.hpp>
+#include <meetingbaas/api/detail/url.hpp>
+#include <meetingbaas/auth/detail/base64.hpp>
+#include <meetingbaas/core/timestamp.hpp>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>

@@ -4,7 +4,7 @@
 // `store_behavior::run(make_store)` inside a TEST_CASE, where make_store() returns a fresh, empty store
 // (by value or as a std::unique_ptr). Each SECTION gets its own store.
 
-#include <meetingbaas/idempotency.hpp>
+#include <meetingbaas/idempotency/guard.hpp>
 
 #include <catch2/catch_test_macros.hpp>
 

@@ -16,7 +16,7 @@
 // * Exceptions: none are thrown by the adapter. A std::bad_alloc raised inside a libcurl callback is
 //   carried across the C frames and rethrown from send() (when exceptions are enabled).
 
-#include <meetingbaas/http.hpp>
+#include <meetingbaas/api/http.hpp>
 
 #include <curl/curl.h>
 

@@ -16,8 +16,8 @@
 // * Exceptions: cpp-httplib itself may throw (std::regex in its URL handling, std::bad_alloc); this
 //   adapter throws nothing of its own. Build its users with exceptions enabled.
 
-#include <meetingbaas/detail/url.hpp>
-#include <meetingbaas/http.hpp>
+#include <meetingbaas/api/detail/url.hpp>
+#include <meetingbaas/api/http.hpp>
 
 #include <httplib.h>
 

@@ -10,9 +10,9 @@
 // copies of the key; each MAC duplicates it (EVP_MAC_CTX_dup), so the key can be used from several
 // threads at once.
 
-#include <meetingbaas/detail/hmac.hpp>
-#include <meetingbaas/error.hpp>
-#include <meetingbaas/result.hpp>
+#include <meetingbaas/auth/hmac.hpp>
+#include <meetingbaas/core/error.hpp>
+#include <meetingbaas/core/result.hpp>
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
