@@ -285,3 +285,28 @@ TEST_CASE("in_memory_job_queue gives each job to exactly one of N racing workers
     CHECK(all.size() == jobs);
     CHECK(std::set<std::string>(all.begin(), all.end()).size() == jobs);
 }
+
+#include "event_state_behavior.hpp"
+#include "queue_behavior.hpp"
+
+namespace {
+
+struct memory_queue_fixture {
+    sync_test::manual_clock clock;
+    ::queue q{clock};
+    ::queue& queue() { return q; }
+    void advance(std::chrono::milliseconds d) const { clock.advance(d); }
+    [[nodiscard]] meetingbaas::queue_time now() const { return meetingbaas::queue_now(clock); }
+};
+
+}  // namespace
+
+TEST_CASE("in_memory_job_queue passes the queue behaviour suite", "[job_queue]")
+{
+    queue_behavior::run([] { return std::make_unique<memory_queue_fixture>(); });
+}
+
+TEST_CASE("in_memory_event_state passes the event-state behaviour suite", "[job_queue]")
+{
+    event_state_behavior::run([] { return std::make_unique<meetingbaas::in_memory_event_state>(); });
+}

@@ -317,3 +317,41 @@ TEST_CASE("sqlite_event_state keeps the newest applied version per event across 
     REQUIRE(other);
     CHECK_FALSE(other->has_value());
 }
+
+#include "event_state_behavior.hpp"
+#include "queue_behavior.hpp"
+
+namespace {
+
+struct sqlite_queue_fixture {
+    temp_dir dir;
+    sync_test::manual_clock clock;
+    std::optional<manual_queue> q;
+    sqlite_queue_fixture()
+    {
+        auto opened = manual_queue::open(dir.file("state.sqlite3"), clock);
+        REQUIRE(opened);
+        q.emplace(std::move(*opened));
+    }
+    manual_queue& queue() { return *q; }
+    void advance(std::chrono::milliseconds d) const { clock.advance(d); }
+    [[nodiscard]] meetingbaas::queue_time now() const { return meetingbaas::queue_now(clock); }
+};
+
+}  // namespace
+
+TEST_CASE("sqlite_job_queue passes the queue behaviour suite", "[sqlite_queue]")
+{
+    queue_behavior::run([] { return std::make_unique<sqlite_queue_fixture>(); });
+}
+
+TEST_CASE("sqlite_event_state passes the event-state behaviour suite", "[sqlite_queue]")
+{
+    temp_dir dir;
+    int n = 0;
+    event_state_behavior::run([&] {
+        auto s = meetingbaas::sqlite_event_state::open(dir.file(("state" + std::to_string(n++)).c_str()));
+        REQUIRE(s);
+        return std::make_unique<meetingbaas::sqlite_event_state>(std::move(*s));
+    });
+}
