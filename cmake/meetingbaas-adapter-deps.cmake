@@ -2,7 +2,7 @@
 # Finds the third-party library behind one optional adapter. Used by our own build and, installed next
 # to meetingbaas-webhooksConfig.cmake, by consumers: a consumer of the core never needs these libraries.
 #
-#   meetingbaas_find_adapter_dependency(<sqlite|curl|httplib|openssl> <out-var> [REQUIRED])
+#   meetingbaas_find_adapter_dependency(<sqlite|curl|httplib|openssl|redis> <out-var> [REQUIRED])
 # sets <out-var> to TRUE when the library was found and its imported target exists.
 macro(meetingbaas_find_adapter_dependency _mb_adapter _mb_out)
   set(${_mb_out} FALSE)
@@ -39,6 +39,24 @@ macro(meetingbaas_find_adapter_dependency _mb_adapter _mb_out)
     if(TARGET httplib::httplib)
       set(${_mb_out} TRUE)
     endif()
+  elseif("${_mb_adapter}" STREQUAL "redis")
+    # hiredis: vcpkg (1.x) ships a CMake package with hiredis::hiredis; Debian (0.14) only pkg-config metadata
+    # (its HiredisConfig.cmake sets variables, no target).
+    if(NOT TARGET hiredis::hiredis)
+      find_package(hiredis CONFIG QUIET)
+    endif()
+    if(NOT TARGET hiredis::hiredis)
+      find_package(PkgConfig QUIET)
+      if(PKG_CONFIG_FOUND AND NOT TARGET PkgConfig::MEETINGBAAS_HIREDIS)
+        pkg_check_modules(MEETINGBAAS_HIREDIS QUIET IMPORTED_TARGET GLOBAL hiredis)
+      endif()
+      if(TARGET PkgConfig::MEETINGBAAS_HIREDIS)
+        add_library(hiredis::hiredis ALIAS PkgConfig::MEETINGBAAS_HIREDIS)
+      endif()
+    endif()
+    if(TARGET hiredis::hiredis)
+      set(${_mb_out} TRUE)
+    endif()
   else()
     message(FATAL_ERROR "meetingbaas: unknown adapter '${_mb_adapter}'")
   endif()
@@ -52,3 +70,4 @@ set(MEETINGBAAS_ADAPTER_DEP_sqlite  SQLite::SQLite3)
 set(MEETINGBAAS_ADAPTER_DEP_curl    CURL::libcurl)
 set(MEETINGBAAS_ADAPTER_DEP_openssl OpenSSL::Crypto)
 set(MEETINGBAAS_ADAPTER_DEP_httplib httplib::httplib)
+set(MEETINGBAAS_ADAPTER_DEP_redis   hiredis::hiredis)

@@ -2,7 +2,8 @@
 #pragma once
 
 // Module umbrella: api (the HTTP-client concept the application satisfies, the typed v1 and v2 calendar API
-// models, and api_client).
+// models, api_client, and the shared write-rate limiter).
 #include <meetingbaas/api/client.hpp>
 #include <meetingbaas/api/http.hpp>
 #include <meetingbaas/api/models.hpp>
+#include <meetingbaas/api/rate_limit.hpp>
