@@ -13,3 +13,6 @@ if(TARGET meetingbaas::redis)
   meetingbaas_add_test(redis_queue SOURCES adapters/redis_queue.test.cpp LIBS meetingbaas::redis
                        LABELS redis CONCURRENCY)
 endif()
+if(TARGET meetingbaas::redis)
+  meetingbaas_add_test(redis_faults SOURCES adapters/redis_faults.test.cpp LIBS meetingbaas::redis LABELS redis)
+endif()

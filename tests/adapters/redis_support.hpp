@@ -245,6 +245,8 @@ public:
                 const std::array<std::string_view, 1> ping{"PING"};
                 auto r = c->command(ping);
                 if (r && r->type == mb::redis::reply_type::status) return true;  // LOADING is an error reply
+            } else if (c.error().message.find("NOAUTH") != std::string::npos) {
+                return true;  // up, and wants a password
             }
             std::this_thread::sleep_for(20ms);
         }

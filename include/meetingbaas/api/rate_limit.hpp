@@ -41,11 +41,11 @@ struct rate_permit {
 
 /// What the API said about its limit in one response (read_rate_limit_feedback() builds it).
 struct rate_limit_feedback {
-    int status = 0;                                        ///< HTTP status of the response
-    std::optional<std::uint32_t> limit;                    ///< x-ratelimit-limit: writes per second
-    std::optional<std::uint32_t> remaining;                ///< x-ratelimit-remaining
-    std::optional<std::chrono::milliseconds> reset_in;     ///< x-ratelimit-reset, as a delay from now
-    std::optional<std::chrono::milliseconds> retry_after;  ///< Retry-After
+    int status = 0;                                          ///< HTTP status of the response
+    std::optional<std::uint32_t> limit{};                    ///< x-ratelimit-limit: writes per second
+    std::optional<std::uint32_t> remaining{};                ///< x-ratelimit-remaining
+    std::optional<std::chrono::milliseconds> reset_in{};     ///< x-ratelimit-reset, as a delay from now
+    std::optional<std::chrono::milliseconds> retry_after{};  ///< Retry-After
     bool daily_cap = false;  ///< a 429 FST_ERR_DAILY_BOT_CAP_REACHED: a quota, not a rate signal
 };
 
@@ -101,8 +101,8 @@ struct rate_limit_options {
 /// What a limiter does with one feedback: pause every writer for `hold`, and/or lower the rate to
 /// `limit_per_second` (when below the configured rate) for limit_memory.
 struct rate_limit_adjustment {
-    std::optional<std::chrono::milliseconds> hold;
-    std::optional<std::uint32_t> limit_per_second;
+    std::optional<std::chrono::milliseconds> hold{};
+    std::optional<std::uint32_t> limit_per_second{};
 };
 
 /// The adjustment for `f`: a 429 holds for Retry-After (else x-ratelimit-reset, else throttle_hold);
@@ -200,11 +200,18 @@ inline std::optional<std::chrono::milliseconds> reset_delay(std::string_view v,
 
 namespace detail {
 
+/// The emission interval of `per_second` in whole microseconds, rounded up: n intervals never fit in less
+/// than n / per_second seconds, so no one-second window holds more than per_second permits.
+inline std::int64_t interval_us(double per_second) noexcept
+{
+    return std::max<std::int64_t>(static_cast<std::int64_t>(std::ceil(1e6 / per_second)), 1);
+}
+
 /// The GCRA state of one bucket, in microseconds of some clock. Not synchronized.
 class gcra_state {
 public:
     explicit gcra_state(const rate_limit_options& o) noexcept
-        : interval_us_(std::max<std::int64_t>(std::llround(1e6 / o.per_second), 1)), burst_(o.burst),
+        : interval_us_(interval_us(o.per_second)), burst_(o.burst),
           limit_memory_us_(o.limit_memory.count() * 1000)
     {}
 

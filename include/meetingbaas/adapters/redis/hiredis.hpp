@@ -126,7 +126,9 @@ inline reply convert(const redisReply& r)
 /// blocked SIGPIPE itself, in which case nothing is swallowed (libpq does the same).
 class sigpipe_guard {
 public:
-    explicit sigpipe_guard(bool enabled) noexcept
+    /// `always_check`: look for a pending SIGPIPE on exit even without command_failed() (for the rare
+    /// connection set-up, where several writes happen).
+    explicit sigpipe_guard(bool enabled, bool always_check = false) noexcept : failed_(always_check)
     {
 #if !defined(_WIN32)
         if (!enabled) return;
@@ -241,7 +243,7 @@ struct client_pool {
     /// Opens one connection: TCP, timeouts, keep-alive, AUTH, SELECT.
     [[nodiscard]] result<context_ptr, command_failure> open_connection() const
     {
-        const sigpipe_guard guard(options.guard_sigpipe);
+        const sigpipe_guard guard(options.guard_sigpipe, true);
         context_ptr c(
             redisConnectWithTimeout(target.host.c_str(), target.port, to_timeval(options.connect_timeout)));
         if (!c) return failure(failure_kind::not_sent, "cannot allocate a hiredis context");
@@ -389,7 +391,21 @@ public:
         auto pool = std::make_shared<detail::client_pool>(std::move(target), options);
         auto first = pool->acquire();
         if (!first) return error{errc::storage_error, "redis connect", std::move(first.error().message)};
-        pool->release(std::move(*first), true);
+        // PING: a server that wants a password we did not give answers NOAUTH here, not on the first
+        // webhook. LOADING (replaying its append-only file) is a server that exists: accepted.
+        bool healthy = true;
+        const std::array<std::string_view, 1> ping{"PING"};
+        const detail::sigpipe_guard guard(options.guard_sigpipe, true);
+        auto pong = detail::exec(**first, ping, healthy, options.command_timeout);
+        if (!pong) {
+            return error{errc::storage_error, "redis connect",
+                         "no answer to PING from " + pool->target.describe() + ": " + pong.error().message};
+        }
+        if (pong->is_error() && !std::string_view(pong->str).starts_with("LOADING")) {
+            return error{errc::storage_error, "redis connect",
+                         pool->target.describe() + " refused PING: " + pong->str};
+        }
+        pool->release(std::move(*first), healthy);
         return hiredis_client(std::move(pool));
     }
 

@@ -192,9 +192,8 @@ public:
 private:
     redis_rate_limiter(Connection connection, redis_rate_limiter_options options, Clock clock)
         : conn_(std::forward<Connection>(connection)), options_(std::move(options)), clock_(std::move(clock)),
-          interval_(static_cast<std::int64_t>(
-              std::max<long long>(std::llround(1e6 / options_.rate.per_second), 1))),
-          burst_(options_.rate.burst), cache_(std::make_shared<push_cache>()),
+          interval_(detail::interval_us(options_.rate.per_second)), burst_(options_.rate.burst),
+          cache_(std::make_shared<push_cache>()),
           feedback_failures_(std::make_shared<std::atomic<std::uint64_t>>(0))
     {}
 
