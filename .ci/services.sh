@@ -12,12 +12,12 @@
 
 MB_SERVICES_DIR=${MB_SERVICES_DIR:-}
 
+# Sets MB_SERVICES_DIR (in this shell: never call it in a $(...) subshell).
 mb_services_dir() {
   if [[ -z $MB_SERVICES_DIR ]]; then
     MB_SERVICES_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mb-services-XXXXXX")
     chmod 755 "$MB_SERVICES_DIR"  # a PostgreSQL server running as postgres must be able to enter it
   fi
-  printf '%s\n' "$MB_SERVICES_DIR"
 }
 
 # Waits until process $1 is gone (a daemon re-parented to PID 1 may linger as a zombie: that counts as gone).
@@ -35,7 +35,8 @@ start_redis() {
   [[ -n ${MB_REDIS_PID:-} ]] && return 0
   command -v redis-server >/dev/null || { echo "start_redis: redis-server is not installed" >&2; return 1; }
   local dir port i attempt
-  dir="$(mb_services_dir)/redis"
+  mb_services_dir
+  dir="$MB_SERVICES_DIR/redis"
   mkdir -p "$dir"
   for ((attempt = 0; attempt < 10; attempt++)); do
     port=$((20000 + RANDOM % 20000))

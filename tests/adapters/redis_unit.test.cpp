@@ -212,7 +212,7 @@ TEST_CASE("the stores turn malformed replies into storage errors", "[redis_unit]
     c.replies.emplace_back(strings({"1", "k", "p", "u", "r", "abc", "5", "6"}));  // dead letter: bad attempts
     CHECK_FALSE(q.dead_letters(10));
 
-    c.replies.emplace_back(strings({"3", "0", "1", "2", "", ""}));  // load: state 3 does not exist
+    c.replies.emplace_back(redis::reply::of_string("1|3|0|2|0|"));  // load: state 3 does not exist
     auto loaded = store.load("k", mb::utc_time{});
     REQUIRE_FALSE(loaded);
     CHECK_THAT(loaded.error().message, ContainsSubstring("malformed record"));
@@ -253,6 +253,33 @@ TEST_CASE("the queue maps script results to not_found and fence_mismatch", "[red
     CHECK(c.sent[0][6] == "p:{n}:");
     CHECK(c.sent[0][8] == "9");
     CHECK(c.sent[0][9].empty());  // server time: no client clock is sent
+}
+
+TEST_CASE("idempotency records pack and unpack whole, binary-safe", "[redis_unit]")
+{
+    const std::string fp = std::string("fp|with\0bars", 12);
+    const std::string data = std::string("HTTP 201|\0\xff", 12) + std::string(1000, 'd');
+    const mb::record_view r{mb::record_state::completed,
+                            mb::work_outcome::ambiguous,
+                            18'446'744'073'709'551'615ULL,
+                            mb::utc_time(std::chrono::microseconds(-5)),
+                            fp,
+                            data};
+    const auto packed = mb::detail::encode_record(r);
+    CHECK_THAT(packed, StartsWith("18446744073709551615|2|3|-5|12|"));
+    const auto back = mb::detail::decode_record(packed);
+    REQUIRE(back);
+    CHECK(back->view().fence == r.fence);
+    CHECK(back->state == r.state);
+    CHECK(back->outcome == r.outcome);
+    CHECK(back->expires_at == r.expires_at);
+    CHECK(back->fingerprint == fp);
+    CHECK(back->outcome_data == data);
+    for (const char* bad :
+         {"", "1|1|0|5", "x|1|0|5|0|", "1|9|0|5|0|", "1|1|7|5|0|", "1|1|0|5|99|short", "1|11|0|5|0|"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(mb::detail::decode_record(bad));
+    }
 }
 
 TEST_CASE("record keys carry one hash tag derived from the key", "[redis_unit]")

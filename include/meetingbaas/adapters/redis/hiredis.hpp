@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -54,7 +55,8 @@ struct client_options {
     std::chrono::milliseconds reconnect_backoff{200};
     /// Block SIGPIPE in the calling thread while a command runs (hiredis writes with write(2), and a write
     /// to a connection the server closed would otherwise kill a process that did not ignore SIGPIPE).
-    /// Costs two pthread_sigmask calls per command; turn it off if the process ignores SIGPIPE.
+    /// Costs two pthread_sigmask calls per command, and is skipped while the process ignores SIGPIPE (the
+    /// disposition is read again whenever a connection is opened).
     bool guard_sigpipe = true;
 };
 
@@ -91,6 +93,17 @@ inline timeval to_timeval(std::chrono::milliseconds d) noexcept
     tv.tv_sec = static_cast<decltype(tv.tv_sec)>(ms / 1000);
     tv.tv_usec = static_cast<decltype(tv.tv_usec)>((ms % 1000) * 1000);
     return tv;
+}
+
+/// True when the process ignores SIGPIPE (then no guard is needed).
+inline bool sigpipe_ignored() noexcept
+{
+#if !defined(_WIN32)
+    struct sigaction current {};
+    return ::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_IGN;  // NOLINT
+#else
+    return true;
+#endif
 }
 
 inline command_failure failure(failure_kind kind, std::string message)
@@ -239,6 +252,7 @@ struct client_pool {
     std::uint64_t dropped = 0;
     std::chrono::steady_clock::time_point failed_at{};
     std::string last_connect_error;
+    std::atomic<bool> guard_sigpipe{true};  ///< options.guard_sigpipe, unless SIGPIPE is ignored
 
     /// Opens one connection: TCP, timeouts, keep-alive, AUTH, SELECT.
     [[nodiscard]] result<context_ptr, command_failure> open_connection() const
@@ -327,6 +341,7 @@ struct client_pool {
                 }
                 ++connects;
                 failed_at = {};
+                guard_sigpipe.store(options.guard_sigpipe && !sigpipe_ignored(), std::memory_order_relaxed);
                 return std::move(*c);
             }
             if (freed.wait_until(lock, deadline) == std::cv_status::timeout && idle.empty() &&
@@ -416,7 +431,7 @@ public:
         auto c = pool_->acquire();
         if (!c) return std::move(c).error();
         bool healthy = true;
-        detail::sigpipe_guard guard(pool_->options.guard_sigpipe);
+        detail::sigpipe_guard guard(pool_->guard_sigpipe.load(std::memory_order_relaxed));
         auto r = detail::exec(**c, argv, healthy, pool_->options.command_timeout);
         if (!healthy) guard.command_failed();
         pool_->release(std::move(*c), healthy);

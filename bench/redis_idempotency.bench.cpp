@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: MIT
+// begin + complete through redis_idempotency_store (via the idempotency guard) against the baseline the issue
+// names: a bare hiredis loop doing `SET key v NX PX <ms>` then `SET key done PX <ms>` (two round trips,
+// like begin + complete). Same process, same server, 1 and 2 threads; the store with a pool of connections
+// and with a single connection behind a mutex. Results: docs/perf/scale-out.md.
+//
+// Needs a Redis server: MEETINGBAAS_BENCH_REDIS_URL or MEETINGBAAS_TEST_REDIS_URL (e.g.
+// redis://127.0.0.1:6379).
+#include <meetingbaas/adapters/redis/clock.hpp>
+#include <meetingbaas/adapters/redis/hiredis.hpp>
+#include <meetingbaas/adapters/redis/idempotency_store.hpp>
+#include <meetingbaas/idempotency/guard.hpp>
+#include <meetingbaas/idempotency/key.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <hiredis/hiredis.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unistd.h>
+
+namespace mb = meetingbaas;
+namespace redis = meetingbaas::redis;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::optional<std::string> redis_url()
+{
+    for (const char* name : {"MEETINGBAAS_BENCH_REDIS_URL", "MEETINGBAAS_TEST_REDIS_URL"}) {
+        if (const char* v = std::getenv(name); v != nullptr && *v != '\0') return std::string(v);
+    }
+    return std::nullopt;
+}
+
+std::atomic<std::uint64_t> g_counter{0};
+
+std::string next_key(const char* what)
+{
+    return std::string("mbbench:") + what + ":" + std::to_string(::getpid()) + ":" +
+           std::to_string(g_counter.fetch_add(1, std::memory_order_relaxed));
+}
+
+// Short retention: the keys of a long run expire instead of filling the server.
+constexpr auto retention = 5s;
+
+void BM_bare_hiredis_set_nx_then_set(benchmark::State& state)
+{
+    const auto url = redis_url();
+    if (!url) {
+        state.SkipWithError("set MEETINGBAAS_TEST_REDIS_URL");
+        return;
+    }
+    auto ep = redis::parse_url(*url);
+    if (!ep) {
+        state.SkipWithError("bad URL");
+        return;
+    }
+    redisContext* c = redisConnect(ep->host.c_str(), ep->port);
+    if (c == nullptr || c->err != 0) {
+        state.SkipWithError("cannot connect");
+        return;
+    }
+    const std::string px = std::to_string(std::chrono::milliseconds(retention).count());
+    for (auto _ : state) {
+        const std::string key = next_key("bare");
+        const char* set_nx[] = {"SET", key.c_str(), "in_progress", "NX", "PX", px.c_str()};
+        auto* a = static_cast<redisReply*>(redisCommandArgv(c, 6, set_nx, nullptr));
+        const char* set_done[] = {"SET", key.c_str(), "done", "PX", px.c_str()};
+        auto* b = static_cast<redisReply*>(redisCommandArgv(c, 5, set_done, nullptr));
+        if (a == nullptr || b == nullptr || a->type != REDIS_REPLY_STATUS)
+            state.SkipWithError("command failed");
+        freeReplyObject(a);
+        freeReplyObject(b);
+    }
+    redisFree(c);
+    state.SetItemsProcessed(state.iterations());
+}
+
+template <class Clock>
+void run_store(benchmark::State& state, std::size_t connections, bool server_clock)
+{
+    const auto url = redis_url();
+    if (!url) {
+        state.SkipWithError("set MEETINGBAAS_TEST_REDIS_URL");
+        return;
+    }
+    static std::optional<redis::hiredis_client> client;
+    if (state.thread_index() == 0) {
+        auto c = redis::hiredis_client::connect(*url, {.max_connections = connections});
+        if (!c) {
+            state.SkipWithError("cannot connect");
+            return;
+        }
+        client.emplace(std::move(*c));
+    }
+    // Every thread waits for thread 0 at the loop start, so `client` is ready inside the loop.
+    std::optional<mb::redis_idempotency_store<redis::hiredis_client>> store;
+    std::optional<mb::idempotency_guard<mb::redis_idempotency_store<redis::hiredis_client>, Clock>> guard;
+    bool ready = false;
+    for (auto _ : state) {
+        if (!ready) {
+            store.emplace(*client, mb::redis_store_options{.prefix = "mbbench:idem:", .expiry_grace = 1s});
+            Clock clock = [&] {
+                if constexpr (std::is_same_v<Clock, std::chrono::system_clock>) {
+                    return Clock{};
+                } else {
+                    return Clock(*client);
+                }
+            }();
+            auto g = mb::make_idempotency_guard(*store, {.lease = retention, .retention = retention}, clock);
+            if (!g) {
+                state.SkipWithError("guard");
+                break;
+            }
+            guard.emplace(std::move(*g));
+            ready = true;
+        }
+        auto begun = guard->begin(mb::make_key("bench", next_key("store")), "fp");
+        if (!begun || !begun->acquired()) {
+            state.SkipWithError("begin failed");
+            break;
+        }
+        if (!guard->complete(begun->claim, mb::work_outcome::applied, "HTTP 201")) {
+            state.SkipWithError("complete failed");
+            break;
+        }
+    }
+    (void)server_clock;
+    state.SetItemsProcessed(state.iterations());
+    if (state.thread_index() == 0) state.counters["connections"] = static_cast<double>(client->stats().open);
+}
+
+void BM_redis_store_begin_complete(benchmark::State& state)
+{
+    run_store<std::chrono::system_clock>(state, static_cast<std::size_t>(state.range(0)), false);
+}
+
+void BM_redis_store_begin_complete_server_clock(benchmark::State& state)
+{
+    run_store<redis::server_clock<redis::hiredis_client>>(state, static_cast<std::size_t>(state.range(0)),
+                                                          true);
+}
+
+}  // namespace
+
+BENCHMARK(BM_bare_hiredis_set_nx_then_set)->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_bare_hiredis_set_nx_then_set)->UseRealTime()->MinTime(2.0)->Threads(2);
+// Argument: the pool size (1 = one connection behind a mutex).
+BENCHMARK(BM_redis_store_begin_complete)->Arg(8)->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_redis_store_begin_complete)->Arg(8)->UseRealTime()->MinTime(2.0)->Threads(2);
+BENCHMARK(BM_redis_store_begin_complete)->Arg(1)->UseRealTime()->MinTime(2.0)->Threads(2);
+BENCHMARK(BM_redis_store_begin_complete_server_clock)->Arg(8)->UseRealTime()->MinTime(2.0);
