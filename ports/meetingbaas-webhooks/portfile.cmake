@@ -15,7 +15,8 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     sqlite  MEETINGBAAS_WITH_SQLITE
     curl    MEETINGBAAS_WITH_CURL
     httplib MEETINGBAAS_WITH_HTTPLIB
-    openssl MEETINGBAAS_WITH_OPENSSL)
+    openssl MEETINGBAAS_WITH_OPENSSL
+    redis   MEETINGBAAS_WITH_REDIS)
 
 # tests/package/run.cmake (MODE=port) reads the block below and performs the same configure and install.
 vcpkg_cmake_configure(

@@ -372,3 +372,50 @@ TEST_CASE("a process that does not ignore SIGPIPE survives its server dying", "[
     CHECK(WEXITSTATUS(status) == 0);
     for (const int fd : {ready[0], ready[1], go[0], go[1]}) ::close(fd);
 }
+
+TEST_CASE("the ACL documented in docs/scale-out.md is enough for every store", "[redis_faults]")
+{
+    redis_test::private_server server;
+    auto admin = connect(server.url());
+    redis_test::must(admin, {"ACL", "SETUSER", "mb", "on", ">pw", "~mb:*", "+@read", "+@write", "+@scripting",
+                             "+ping", "+time"});
+    auto c = connect("redis://mb:pw@127.0.0.1:" + std::to_string(server.port()));
+    queue_type q(c);
+    REQUIRE(q.enqueue({"k", "p", "key", std::nullopt}));
+    auto j = q.lease(30s);
+    REQUIRE((j && j->has_value()));
+    REQUIRE(q.extend_lease((*j)->id, (*j)->lease_token, 30s));
+    REQUIRE(q.retry_later((*j)->id, (*j)->lease_token, mb::queue_time{}, "again"));
+    j = q.lease(30s);
+    REQUIRE((j && j->has_value()));
+    REQUIRE(q.dead_letter((*j)->id, (*j)->lease_token, "dead"));
+    REQUIRE(q.dead_letters(10));
+    REQUIRE(q.requeue_dead_letter((*j)->id));
+    j = q.lease(30s);
+    REQUIRE((j && j->has_value()));
+    REQUIRE(q.acknowledge((*j)->id, (*j)->lease_token));
+    REQUIRE(q.stats());
+    REQUIRE(q.next_due());
+    REQUIRE(q.purge_completed(mb::queue_time(std::chrono::hours(24 * 365 * 100))));
+    mb::redis_idempotency_store<client_type> store(c);
+    auto guard = mb::make_idempotency_guard(store, {}, redis::server_clock(c));
+    REQUIRE(guard);
+    auto begun = guard->begin(mb::make_key("acl", 1));
+    REQUIRE(begun);
+    REQUIRE(guard->complete(begun->claim));
+    mb::redis_event_state<client_type> events(c);
+    REQUIRE(events.record_applied("e", mb::utc_time{}));
+    REQUIRE(events.applied_version("e"));
+    auto limiter = mb::redis_rate_limiter<client_type>::create(c);
+    REQUIRE(limiter);
+    REQUIRE(limiter->try_acquire());
+    mb::rate_limit_feedback f;
+    f.status = 429;
+    REQUIRE(limiter->apply(f));
+    REQUIRE(redis::ping(c));
+    // And the user cannot touch anything else.
+    const std::array<std::string_view, 3> other{"SET", "other:key", "x"};
+    auto denied = c.command(other);
+    REQUIRE(denied);
+    CHECK(denied->is_error());
+}

@@ -7,7 +7,9 @@
 //
 // Layout (every key of one queue shares the hash tag `{name}`, so its scripts run on one Redis Cluster slot):
 //   <prefix>{name}:seq       INCR counter: job ids
-//   <prefix>{name}:token     INCR counter: lease tokens (fences), strictly increasing across the queue
+//   <prefix>{name}:token     counter: lease tokens (fences), strictly increasing across the queue; each
+//                            is max(previous + 1, now in microseconds), so tokens do not repeat even after
+//                            a fail-over lost the last increments
 //   <prefix>{name}:j:<id>    hash: k kind, p payload, u unique key, s state (r ready, l leased, c completed,
 //                            d dead), a attempt, t token, q enqueued at, d due / lease end / settled at,
 //                            e last error or dead-letter reason, f failed at
@@ -99,7 +101,9 @@ for _ = 1, 16 do
   local jk = P .. 'j:' .. sid
   local st = redis.call('HGET', jk, 's')
   if st == 'r' or st == 'l' then
-    local token = redis.call('INCR', KEYS[3])
+    local token = tonumber(redis.call('GET', KEYS[3]) or '0') + 1
+    if token < now * 1000 then token = now * 1000 end
+    redis.call('SET', KEYS[3], string.format('%d', token))
     local till = now + tonumber(ARGV[2])
     local attempt = redis.call('HINCRBY', jk, 'a', 1)
     redis.call('HSET', jk, 's', 'l', 't', string.format('%d', token), 'd', string.format('%d', till))
