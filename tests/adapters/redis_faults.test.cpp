@@ -355,8 +355,9 @@ TEST_CASE("a process that does not ignore SIGPIPE survives its server dying", "[
         if (::write(ready[1], &byte, 1) != 1) ::_exit(4);
         if (::read(go[0], &byte, 1) != 1) ::_exit(5);
         int errors = 0;
+        const std::string big(100'000, 'x');
         for (int i = 0; i < 50; ++i) {
-            const std::array<std::string_view, 3> argv{"SET", "k", std::string(100'000, 'x')};
+            const std::array<std::string_view, 3> argv{"SET", "k", big};
             if (!c->command(argv)) ++errors;
         }
         ::_exit(errors == 50 ? 0 : 6);

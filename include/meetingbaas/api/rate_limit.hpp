@@ -119,7 +119,7 @@ struct rate_limit_adjustment {
         a.hold = *f.reset_in;
     }
     if (a.hold) a.hold = std::clamp(*a.hold, std::chrono::milliseconds::zero(), o.max_hold);
-    if (f.limit && *f.limit > 0) a.limit_per_second = *f.limit;
+    if (f.limit && *f.limit > 0) a.limit_per_second = f.limit;
     return a;
 }
 

@@ -99,7 +99,7 @@ inline timeval to_timeval(std::chrono::milliseconds d) noexcept
 inline bool sigpipe_ignored() noexcept
 {
 #if !defined(_WIN32)
-    struct sigaction current {};
+    struct sigaction current{};
     return ::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_IGN;  // NOLINT
 #else
     return true;
@@ -111,9 +111,8 @@ inline command_failure failure(failure_kind kind, std::string message)
     return command_failure{kind, std::move(message)};
 }
 
-/// Copies a hiredis reply. RESP3-only types (hiredis 1.x, never produced on a RESP2 connection) become an
-/// error reply naming the type.
-inline reply convert(const redisReply& r)
+/// Copies one hiredis reply, without its elements.
+inline reply convert_one(const redisReply& r)
 {
     switch (r.type) {
         case REDIS_REPLY_STRING: return reply::of_string(std::string(r.str, r.len));
@@ -121,17 +120,34 @@ inline reply convert(const redisReply& r)
         case REDIS_REPLY_ERROR: return reply::of_error(std::string(r.str, r.len));
         case REDIS_REPLY_INTEGER: return reply::of_integer(static_cast<std::int64_t>(r.integer));
         case REDIS_REPLY_NIL: return reply::nil();
-        case REDIS_REPLY_ARRAY: {
-            std::vector<reply> elements;
-            elements.reserve(r.elements);
-            for (std::size_t i = 0; i < r.elements; ++i) {
-                elements.push_back(r.element[i] != nullptr ? convert(*r.element[i]) : reply::nil());
-            }
-            return reply::of_array(std::move(elements));
-        }
+        case REDIS_REPLY_ARRAY: return reply::of_array({});
         default: break;
     }
     return reply::of_error("unsupported reply type " + std::to_string(r.type) + " (RESP3?)");
+}
+
+/// Copies a hiredis reply, nested arrays included (iteratively: a deep reply cannot exhaust the stack).
+/// RESP3-only types (hiredis 1.x, never produced on a RESP2 connection) become an error reply naming the
+/// type.
+inline reply convert(const redisReply& root)
+{
+    reply out;
+    struct pending {
+        const redisReply* from;
+        reply* to;
+    };
+    std::vector<pending> todo{{&root, &out}};
+    while (!todo.empty()) {
+        const pending p = todo.back();
+        todo.pop_back();
+        *p.to = convert_one(*p.from);
+        if (p.from->type != REDIS_REPLY_ARRAY) continue;
+        p.to->elements.resize(p.from->elements);  // never resized again: the pointers below stay valid
+        for (std::size_t i = 0; i < p.from->elements; ++i) {
+            if (p.from->element[i] != nullptr) todo.push_back({p.from->element[i], &p.to->elements[i]});
+        }
+    }
+    return out;
 }
 
 /// Blocks SIGPIPE in this thread for the duration of one command, and swallows a SIGPIPE the command

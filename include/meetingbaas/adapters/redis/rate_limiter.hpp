@@ -154,29 +154,26 @@ public:
     result<void> apply(const rate_limit_feedback& f)
     {
         constexpr std::string_view where = "redis_rate_limiter::feedback";
-        auto a = plan_adjustment(f, options_.rate);
-        if (a.limit_per_second && static_cast<double>(*a.limit_per_second) >= options_.rate.per_second) {
-            a.limit_per_second.reset();
-        }
-        if (a.limit_per_second && !limit_push_due(*a.limit_per_second)) a.limit_per_second.reset();
-        if (!a.hold && !a.limit_per_second) return {};
-        const std::optional<redis::decimal> hold =
-            a.hold ? std::optional<redis::decimal>(
-                         redis::decimal(static_cast<std::int64_t>(a.hold->count() * 1000)))
-                   : std::nullopt;
-        std::optional<redis::decimal> lowered;
-        if (a.limit_per_second) {
-            const auto per_second = static_cast<std::int64_t>(*a.limit_per_second);
-            lowered.emplace((1'000'000 + per_second - 1) / per_second);
-        }
+        const auto a = plan_adjustment(f, options_.rate);
+        // Plain values from here on (GCC 12 -O1 warns about reading a reset optional).
+        std::uint32_t lower = a.limit_per_second.value_or(0U);
+        if (lower != 0 && static_cast<double>(lower) >= options_.rate.per_second) lower = 0;
+        if (lower != 0 && !limit_push_due(lower)) lower = 0;
+        if (!a.hold && lower == 0) return {};
+        const redis::decimal hold(
+            static_cast<std::int64_t>(a.hold.value_or(std::chrono::milliseconds(0)).count() * 1000));
+        const redis::decimal lowered(lower == 0 ? std::int64_t{0}
+                                                : (1'000'000 + static_cast<std::int64_t>(lower) - 1) /
+                                                      static_cast<std::int64_t>(lower));
         const redis::decimal memory(static_cast<std::int64_t>(options_.rate.limit_memory.count() * 1000));
         const auto now = now_arg();
         const std::array<std::string_view, 1> keys{options_.key};
-        const std::array<std::string_view, 4> args{hold ? hold->view() : "", lowered ? lowered->view() : "",
-                                                   memory.view(), now ? now->view() : ""};
+        const std::array<std::string_view, 4> args{a.hold ? hold.view() : "",
+                                                   lower != 0 ? lowered.view() : "", memory.view(),
+                                                   now ? now->view() : ""};
         auto r = redis::run_script(conn_, detail::redis_rate_feedback, keys, args, where);
         if (!r) {
-            if (a.limit_per_second) forget_limit_push();
+            if (lower != 0) forget_limit_push();
             return std::move(r).error();
         }
         return {};
