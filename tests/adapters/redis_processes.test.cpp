@@ -163,11 +163,14 @@ TEST_CASE("N processes racing on one idempotency key: exactly one acquires", "[r
             auto c = client_type::connect(url);
             if (!c) return 3;
             mb::redis_idempotency_store<client_type> store(*c, {.prefix = prefix});
-            auto guard = mb::make_idempotency_guard(store, {.lease = 30s, .retention = 1h}, redis::server_clock(*c));
+            auto guard =
+                mb::make_idempotency_guard(store, {.lease = 30s, .retention = 1h}, redis::server_clock(*c));
             if (!guard) return 4;
             auto r = guard->begin(key, "same payload");
             if (!r) return 5;
-            return r->status == mb::begin_status::acquired ? 10 : r->status == mb::begin_status::in_progress ? 11 : 6;
+            return r->status == mb::begin_status::acquired      ? 10
+                   : r->status == mb::begin_status::in_progress ? 11
+                                                                : 6;
         });
         kids.open_gate();
         const auto codes = kids.wait();
@@ -271,7 +274,8 @@ TEST_CASE("N processes drawing from one Redis bucket never exceed the rate", "[r
     children kids(4, [&](int, int out) {
         auto c = client_type::connect(url);
         if (!c) return 3;
-        auto limiter = mb::redis_rate_limiter<client_type>::create(*c, {.key = key, .rate = {.per_second = rate}});
+        auto limiter =
+            mb::redis_rate_limiter<client_type>::create(*c, {.key = key, .rate = {.per_second = rate}});
         if (!limiter) return 4;
         const auto end = std::chrono::steady_clock::now() + 1500ms;
         while (std::chrono::steady_clock::now() < end) {

@@ -47,7 +47,8 @@ limiter_type make(client_type c, const std::string& key, mb::rate_limit_options 
 }
 
 /// Grant times (server microseconds) of `threads` threads per limiter, trying for `duration`.
-std::vector<std::int64_t> hammer(std::vector<limiter_type*> limiters, int threads, std::chrono::milliseconds duration)
+std::vector<std::int64_t> hammer(std::vector<limiter_type*> limiters, int threads,
+                                 std::chrono::milliseconds duration)
 {
     std::mutex m;
     std::vector<std::int64_t> granted;
@@ -81,7 +82,8 @@ std::vector<std::int64_t> hammer(std::vector<limiter_type*> limiters, int thread
 
 /// A wall clock that moves only when told to (microseconds).
 struct manual_wall_clock {
-    std::shared_ptr<std::atomic<std::int64_t>> us = std::make_shared<std::atomic<std::int64_t>>(1'789'000'000'000'000);
+    std::shared_ptr<std::atomic<std::int64_t>> us =
+        std::make_shared<std::atomic<std::int64_t>>(1'789'000'000'000'000);
     [[nodiscard]] std::chrono::system_clock::time_point now() const
     {
         return std::chrono::system_clock::time_point(std::chrono::microseconds(us->load()));
