@@ -17,8 +17,10 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -226,8 +228,56 @@ void BM_paired_store_vs_bare(benchmark::State& state)
     state.SetItemsProcessed(state.iterations());
 }
 
+/// The client's own cost per command: hiredis_client::command(PING) (pool, idle-connection check, SIGPIPE
+/// guard, reply copy) against redisCommandArgv(PING) on a bare context, alternating, timed per side.
+void BM_paired_client_vs_bare_ping(benchmark::State& state)
+{
+    const auto url = redis_url();
+    if (!url) {
+        state.SkipWithError("set MEETINGBAAS_TEST_REDIS_URL");
+        return;
+    }
+    auto ep = redis::parse_url(*url);
+    auto client = redis::hiredis_client::connect(*url);
+    redisContext* bare = ep ? redisConnect(ep->host.c_str(), ep->port) : nullptr;
+    if (!client || bare == nullptr || bare->err != 0) {
+        state.SkipWithError("cannot connect");
+        if (bare != nullptr) redisFree(bare);
+        return;
+    }
+    if (state.range(0) == 1) std::signal(SIGPIPE, SIG_IGN);  // as servers do: no SIGPIPE guard needed
+    using clock = std::chrono::steady_clock;
+    clock::duration bare_total{};
+    clock::duration client_total{};
+    const std::array<std::string_view, 1> ping{"PING"};
+    const char* bare_ping[] = {"PING"};
+    for (auto _ : state) {
+        const auto t0 = clock::now();
+        auto* r = static_cast<redisReply*>(redisCommandArgv(bare, 1, bare_ping, nullptr));
+        const auto t1 = clock::now();
+        auto c = client->command(ping);
+        const auto t2 = clock::now();
+        if (r == nullptr || !c) {
+            state.SkipWithError("PING failed");
+            freeReplyObject(r);
+            break;
+        }
+        freeReplyObject(r);
+        bare_total += t1 - t0;
+        client_total += t2 - t1;
+    }
+    std::signal(SIGPIPE, SIG_DFL);
+    redisFree(bare);
+    const auto n = static_cast<double>(std::max<benchmark::IterationCount>(state.iterations(), 1));
+    state.counters["bare_us"] = std::chrono::duration<double, std::micro>(bare_total).count() / n;
+    state.counters["client_us"] = std::chrono::duration<double, std::micro>(client_total).count() / n;
+    state.counters["overhead_us"] =
+        std::chrono::duration<double, std::micro>(client_total - bare_total).count() / n;
+}
+
 }  // namespace
 
+BENCHMARK(BM_paired_client_vs_bare_ping)->Arg(0)->Arg(1)->UseRealTime()->MinTime(2.0);
 BENCHMARK(BM_paired_store_vs_bare)->UseRealTime()->MinTime(3.0);
 BENCHMARK(BM_bare_hiredis_set_nx_then_set)->UseRealTime()->MinTime(2.0);
 BENCHMARK(BM_bare_hiredis_set_nx_then_set)->UseRealTime()->MinTime(2.0)->Threads(2);
