@@ -185,18 +185,38 @@ void BM_paired_store_vs_bare(benchmark::State& state)
     clock::duration store_batch{};
     std::vector<double> batch_ratios;
     int in_batch = 0;
+    std::uint64_t pairs = 0;
     for (auto _ : state) {
         const std::string key = next_key("pair");
-        const auto t0 = clock::now();
-        const char* set_nx[] = {"SET", key.c_str(), "in_progress", "NX", "PX", px.c_str()};
-        auto* a = static_cast<redisReply*>(redisCommandArgv(bare, 6, set_nx, nullptr));
-        const char* set_done[] = {"SET", key.c_str(), "done", "PX", px.c_str()};
-        auto* b = static_cast<redisReply*>(redisCommandArgv(bare, 5, set_done, nullptr));
-        const auto t1 = clock::now();
-        auto begun = guard->begin(mb::make_key("bench", key), "fp");
-        const bool ok = begun && begun->acquired() &&
-                        guard->complete(begun->claim, mb::work_outcome::applied, "HTTP 201");
-        const auto t2 = clock::now();
+        // Which side goes first alternates, so neither profits from running right after the other.
+        const bool bare_first = (pairs++ % 2) == 0;
+        redisReply* a = nullptr;
+        redisReply* b = nullptr;
+        const auto run_bare = [&] {
+            const auto start = clock::now();
+            const char* set_nx[] = {"SET", key.c_str(), "in_progress", "NX", "PX", px.c_str()};
+            a = static_cast<redisReply*>(redisCommandArgv(bare, 6, set_nx, nullptr));
+            const char* set_done[] = {"SET", key.c_str(), "done", "PX", px.c_str()};
+            b = static_cast<redisReply*>(redisCommandArgv(bare, 5, set_done, nullptr));
+            return clock::now() - start;
+        };
+        bool ok = false;
+        const auto run_store = [&] {
+            const auto start = clock::now();
+            auto begun = guard->begin(mb::make_key("bench", key), "fp");
+            ok = begun && begun->acquired() &&
+                 guard->complete(begun->claim, mb::work_outcome::applied, "HTTP 201");
+            return clock::now() - start;
+        };
+        clock::duration bare_time{};
+        clock::duration store_time{};
+        if (bare_first) {
+            bare_time = run_bare();
+            store_time = run_store();
+        } else {
+            store_time = run_store();
+            bare_time = run_bare();
+        }
         if (a == nullptr || b == nullptr || !ok) {
             state.SkipWithError("command failed");
             freeReplyObject(a);
@@ -205,8 +225,8 @@ void BM_paired_store_vs_bare(benchmark::State& state)
         }
         freeReplyObject(a);
         freeReplyObject(b);
-        bare_batch += t1 - t0;
-        store_batch += t2 - t1;
+        bare_batch += bare_time;
+        store_batch += store_time;
         if (++in_batch == 64) {
             batch_ratios.push_back(std::chrono::duration<double>(store_batch) /
                                    std::chrono::duration<double>(bare_batch));
@@ -251,20 +271,38 @@ void BM_paired_client_vs_bare_ping(benchmark::State& state)
     clock::duration client_total{};
     const std::array<std::string_view, 1> ping{"PING"};
     const char* bare_ping[] = {"PING"};
+    std::uint64_t pairs = 0;
     for (auto _ : state) {
-        const auto t0 = clock::now();
-        auto* r = static_cast<redisReply*>(redisCommandArgv(bare, 1, bare_ping, nullptr));
-        const auto t1 = clock::now();
-        auto c = client->command(ping);
-        const auto t2 = clock::now();
+        const bool bare_first = (pairs++ % 2) == 0;
+        redisReply* r = nullptr;
+        mb::redis::command_result c = mb::redis::command_failure{};
+        const auto run_bare = [&] {
+            const auto start = clock::now();
+            r = static_cast<redisReply*>(redisCommandArgv(bare, 1, bare_ping, nullptr));
+            return clock::now() - start;
+        };
+        const auto run_client = [&] {
+            const auto start = clock::now();
+            c = client->command(ping);
+            return clock::now() - start;
+        };
+        clock::duration bare_time{};
+        clock::duration client_time{};
+        if (bare_first) {
+            bare_time = run_bare();
+            client_time = run_client();
+        } else {
+            client_time = run_client();
+            bare_time = run_bare();
+        }
         if (r == nullptr || !c) {
             state.SkipWithError("PING failed");
             freeReplyObject(r);
             break;
         }
         freeReplyObject(r);
-        bare_total += t1 - t0;
-        client_total += t2 - t1;
+        bare_total += bare_time;
+        client_total += client_time;
     }
     std::signal(SIGPIPE, SIG_DFL);
     redisFree(bare);
