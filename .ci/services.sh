@@ -70,7 +70,11 @@ stop_redis() {
 }
 
 start_services() {
-  start_redis
+  if command -v redis-server >/dev/null || [[ ${CI:-} == true ]]; then
+    start_redis
+  else
+    echo "services: redis-server is not installed: the Redis tests will be skipped (under CI=true they fail)"
+  fi
 }
 
 stop_services() {
