@@ -8,7 +8,7 @@ include("${CMAKE_CURRENT_LIST_DIR}/meetingbaas-adapter-deps.cmake")
 
 option(MEETINGBAAS_REQUIRE_ADAPTERS "Fail when an enabled adapter's dependency is missing" OFF)
 set(MEETINGBAAS_ADAPTERS "")
-foreach(_mb_adapter IN ITEMS sqlite curl httplib openssl redis)
+foreach(_mb_adapter IN ITEMS sqlite curl httplib openssl redis postgres)
   string(TOUPPER "${_mb_adapter}" _mb_upper)
   option(MEETINGBAAS_WITH_${_mb_upper} "Build the meetingbaas::${_mb_adapter} adapter target" ON)
   if(NOT MEETINGBAAS_WITH_${_mb_upper})

@@ -2,7 +2,7 @@
 # Finds the third-party library behind one optional adapter. Used by our own build and, installed next
 # to meetingbaas-webhooksConfig.cmake, by consumers: a consumer of the core never needs these libraries.
 #
-#   meetingbaas_find_adapter_dependency(<sqlite|curl|httplib|openssl|redis> <out-var> [REQUIRED])
+#   meetingbaas_find_adapter_dependency(<sqlite|curl|httplib|openssl|redis|postgres> <out-var> [REQUIRED])
 # sets <out-var> to TRUE when the library was found and its imported target exists.
 macro(meetingbaas_find_adapter_dependency _mb_adapter _mb_out)
   set(${_mb_out} FALSE)
@@ -57,6 +57,24 @@ macro(meetingbaas_find_adapter_dependency _mb_adapter _mb_out)
     if(TARGET hiredis::hiredis)
       set(${_mb_out} TRUE)
     endif()
+  elseif("${_mb_adapter}" STREQUAL "postgres")
+    # libpq: CMake's FindPostgreSQL (PostgreSQL::PostgreSQL, also what vcpkg's libpq provides), else
+    # pkg-config libpq.
+    if(NOT TARGET PostgreSQL::PostgreSQL)
+      find_package(PostgreSQL QUIET)
+    endif()
+    if(NOT TARGET PostgreSQL::PostgreSQL)
+      find_package(PkgConfig QUIET)
+      if(PKG_CONFIG_FOUND AND NOT TARGET PkgConfig::MEETINGBAAS_LIBPQ)
+        pkg_check_modules(MEETINGBAAS_LIBPQ QUIET IMPORTED_TARGET GLOBAL libpq)
+      endif()
+      if(TARGET PkgConfig::MEETINGBAAS_LIBPQ)
+        add_library(PostgreSQL::PostgreSQL ALIAS PkgConfig::MEETINGBAAS_LIBPQ)
+      endif()
+    endif()
+    if(TARGET PostgreSQL::PostgreSQL)
+      set(${_mb_out} TRUE)
+    endif()
   else()
     message(FATAL_ERROR "meetingbaas: unknown adapter '${_mb_adapter}'")
   endif()
@@ -71,3 +89,4 @@ set(MEETINGBAAS_ADAPTER_DEP_curl    CURL::libcurl)
 set(MEETINGBAAS_ADAPTER_DEP_openssl OpenSSL::Crypto)
 set(MEETINGBAAS_ADAPTER_DEP_httplib httplib::httplib)
 set(MEETINGBAAS_ADAPTER_DEP_redis   hiredis::hiredis)
+set(MEETINGBAAS_ADAPTER_DEP_postgres PostgreSQL::PostgreSQL)
