@@ -10,3 +10,7 @@ if(TARGET meetingbaas::postgres)
   meetingbaas_add_test(postgres_queue SOURCES adapters/postgres_queue.test.cpp
                        LIBS meetingbaas::postgres LABELS postgres CONCURRENCY)
 endif()
+if(TARGET meetingbaas::postgres)
+  meetingbaas_add_test(postgres_rate_limit SOURCES adapters/postgres_rate_limit.test.cpp
+                       LIBS meetingbaas::postgres LABELS postgres CONCURRENCY)
+endif()
