@@ -14,3 +14,12 @@ if(TARGET meetingbaas::postgres)
   meetingbaas_add_test(postgres_rate_limit SOURCES adapters/postgres_rate_limit.test.cpp
                        LIBS meetingbaas::postgres LABELS postgres CONCURRENCY)
 endif()
+if(TARGET meetingbaas::postgres)
+  meetingbaas_add_test(postgres_connection SOURCES adapters/postgres_connection.test.cpp
+                       LIBS meetingbaas::postgres LABELS postgres CONCURRENCY)
+endif()
+# Stops and restarts the server: nothing else may run at the same time.
+if(TARGET meetingbaas::postgres)
+  meetingbaas_add_test(postgres_restart SOURCES adapters/postgres_restart.test.cpp
+                       LIBS meetingbaas::postgres LABELS postgres RUN_SERIAL)
+endif()

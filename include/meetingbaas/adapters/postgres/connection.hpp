@@ -33,6 +33,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,10 +65,12 @@ struct connect_options {
     /// the call fails with "outcome unknown". 0 = wait forever (not recommended: a silent network
     /// partition would block the caller until TCP gives up).
     std::chrono::milliseconds call_timeout{5000};
-    /// Also ask the server to cancel statements running longer than call_timeout (statement_timeout in
-    /// the startup packet's `options`), so that a statement abandoned by a timed-out client does not run
-    /// on. Turn it off behind PgBouncer unless `options` is in its ignore_startup_parameters.
-    bool server_statement_timeout = true;
+    /// Server-side statement_timeout, sent in the startup packet's `options` (0 = not sent). Keep it below
+    /// call_timeout: the server then cancels a slow statement itself (SQLSTATE 57014: not applied, the
+    /// connection stays usable) before the client gives up on it (outcome unknown, connection closed), and
+    /// a statement abandoned by a client that timed out does not run on. Set it to 0 behind PgBouncer
+    /// unless `options` is in its ignore_startup_parameters.
+    std::chrono::milliseconds statement_timeout{4000};
     /// TCP user timeout and keepalives, so that a dead peer is noticed within seconds, not minutes.
     std::chrono::milliseconds tcp_user_timeout{10000};
     std::string application_name = "meetingbaas";
@@ -121,7 +124,16 @@ inline std::uint64_t load_be(const char* in, int bytes) noexcept
     return v;
 }
 
-inline void ignore_notice(void* /*arg*/, const PGresult* /*res*/) {}
+/// Notice receiver: drops notices, but remembers a FATAL one. libpq hands an error that arrives while the
+/// connection is idle (the server terminating this backend) to the notice receiver, not to a result.
+inline void on_notice(void* arg, const PGresult* res)
+{
+    const char* severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    if (arg != nullptr && severity != nullptr &&
+        (std::string_view(severity) == "FATAL" || std::string_view(severity) == "PANIC")) {
+        *static_cast<bool*>(arg) = true;
+    }
+}
 
 /// "host:port/dbname" of a connection string, for messages (never the user or password).
 inline std::string describe_target(PQconninfoOption* opts)
@@ -438,7 +450,8 @@ public:
     connection& operator=(const connection&) = delete;
     connection(connection&& o) noexcept
         : conn_(std::exchange(o.conn_, nullptr)), options_(std::move(o.options_)),
-          prepared_(std::move(o.prepared_)), target_(std::move(o.target_)), listening_(o.listening_)
+          prepared_(std::move(o.prepared_)), target_(std::move(o.target_)), listening_(o.listening_),
+          fatal_notice_(std::move(o.fatal_notice_))
     {}
     connection& operator=(connection&& o) noexcept
     {
@@ -449,6 +462,7 @@ public:
             prepared_ = std::move(o.prepared_);
             target_ = std::move(o.target_);
             listening_ = o.listening_;
+            fatal_notice_ = std::move(o.fatal_notice_);
         }
         return *this;
     }
@@ -475,8 +489,8 @@ public:
         const std::string timeout = std::to_string(seconds);
         const std::string user_timeout = std::to_string(options.tcp_user_timeout.count());
         std::string startup;
-        if (options.server_statement_timeout && options.call_timeout.count() > 0) {
-            startup = "-c statement_timeout=" + std::to_string(options.call_timeout.count());
+        if (options.statement_timeout.count() > 0) {
+            startup = "-c statement_timeout=" + std::to_string(options.statement_timeout.count());
         }
         // Our defaults first, then dbname (the expanded connection string): later settings win.
         std::vector<const char*> keys{"connect_timeout", "application_name",    "keepalives",
@@ -516,7 +530,8 @@ public:
         out.conn_ = c;
         out.options_ = options;
         if (c != nullptr) {
-            PQsetNoticeReceiver(c, &detail::ignore_notice, nullptr);
+            out.fatal_notice_ = std::make_unique<bool>(false);
+            PQsetNoticeReceiver(c, &detail::on_notice, out.fatal_notice_.get());
             (void)PQsetnonblocking(c, 1);
             const char* host = PQhost(c);
             const char* port = PQport(c);
@@ -544,9 +559,18 @@ public:
     bool check_alive() noexcept
     {
         if (broken()) return false;
-        pollfd p{PQsocket(conn_), POLLIN, 0};
-        if (p.fd < 0) return false;
-        if (::poll(&p, 1, 0) > 0) {
+        // A terminated backend sends an ErrorResponse (which libpq, idle, passes to the notice receiver)
+        // and then closes the socket: read until nothing more is pending, so that the end of the stream is
+        // seen too (PQconsumeInput then fails and the status turns bad). Bounded: an idle connection gets
+        // little unsolicited input (notifications, parameter changes).
+        for (int i = 0; i < 8; ++i) {
+            pollfd p{PQsocket(conn_), POLLIN, 0};
+            if (p.fd < 0) return false;
+            if (::poll(&p, 1, 0) <= 0) break;
+            if ((p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0 && (p.revents & POLLIN) == 0) {
+                close();
+                return false;
+            }
             if (PQconsumeInput(conn_) == 0) return false;
             drop_notifications_if_unwanted();
         }
@@ -787,6 +811,7 @@ private:
     std::unordered_map<std::string, std::string> prepared_;  // statement name -> SQL text
     std::string target_;
     bool listening_ = false;
+    std::unique_ptr<bool> fatal_notice_;  // set by the notice receiver (a stable address across moves)
 };
 
 }  // namespace meetingbaas::inline v0::pg
