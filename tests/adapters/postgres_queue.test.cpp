@@ -470,6 +470,17 @@ TEST_CASE("postgres_job_queue: LISTEN/NOTIFY wakes a waiting worker within milli
     REQUIRE(r);
     CHECK_FALSE(*r);
     CHECK_FALSE(quiet.wait_for_work(10ms));  // no listener without notify: errc::unsupported
+
+    // wake_waiters() interrupts a wait at once, also the one blocked reading the socket (shutdown).
+    drain(worker);
+    const auto t1 = std::chrono::steady_clock::now();
+    auto stopping = std::async(std::launch::async, [&] { return worker.wait_for_work(10s); });
+    std::this_thread::sleep_for(50ms);
+    worker.wake_waiters();
+    auto woken_by_stop = stopping.get();
+    REQUIRE(woken_by_stop);
+    CHECK(*woken_by_stop);
+    CHECK(std::chrono::steady_clock::now() - t1 < 2s);
 }
 
 TEST_CASE("postgres_job_queue: requeue_leased frees only this instance's leases", "[postgres_queue]")

@@ -624,17 +624,18 @@ public:
         return {};
     }
 
-    /// Waits up to `timeout` for notifications; returns how many arrived (0 on timeout). For a connection
-    /// that called listen(). Errors: the connection was lost (reconnect and listen again).
-    result<std::size_t> wait_for_notifications(std::chrono::milliseconds timeout)
+    /// Waits up to `timeout` for notifications; returns how many arrived (0 on timeout, or when `wake_fd`,
+    /// if given, became readable). For a connection that called listen(). Errors: the connection was lost
+    /// (reconnect and listen again).
+    result<std::size_t> wait_for_notifications(std::chrono::milliseconds timeout, int wake_fd = -1)
     {
         if (broken()) return detail::storage("listen", "connection lost: " + target_);
         std::size_t n = take_notifications();
         if (n > 0) return n;
-        pollfd p{PQsocket(conn_), POLLIN, 0};
+        std::array<pollfd, 2> p{pollfd{PQsocket(conn_), POLLIN, 0}, pollfd{wake_fd, POLLIN, 0}};
         const int ms = static_cast<int>(std::min<std::int64_t>(timeout.count(), INT_MAX));
-        const int ready = ::poll(&p, 1, ms < 0 ? 0 : ms);
-        if (ready > 0) {
+        const int ready = ::poll(p.data(), wake_fd >= 0 ? 2 : 1, ms < 0 ? 0 : ms);
+        if (ready > 0 && p[0].revents != 0) {
             if (PQconsumeInput(conn_) == 0 || broken()) {
                 return detail::storage("listen",
                                        "connection lost: " + detail::trim_message(PQerrorMessage(conn_)));

@@ -19,6 +19,7 @@
 #include <meetingbaas/core/result.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -28,6 +29,9 @@
 #include <thread>
 #include <utility>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 namespace meetingbaas::inline v0::pg {
 
 class listener {
@@ -36,7 +40,29 @@ public:
     listener(connect_function connect, std::string channel,
              std::chrono::milliseconds retry_after = std::chrono::milliseconds(500))
         : connect_(std::move(connect)), channel_(std::move(channel)), retry_after_(retry_after)
-    {}
+    {
+        // A self-pipe: wake() writes a byte to interrupt the thread blocked in poll() on the socket.
+        if (::pipe(wake_pipe_.data()) == 0) {
+            for (const int fd : wake_pipe_) {
+                (void)::fcntl(fd, F_SETFL,
+                              ::fcntl(fd, F_GETFL) |
+                                  O_NONBLOCK);           // NOLINT(cppcoreguidelines-pro-type-vararg)
+                (void)::fcntl(fd, F_SETFD, FD_CLOEXEC);  // NOLINT(cppcoreguidelines-pro-type-vararg)
+            }
+        } else {
+            wake_pipe_ = {-1, -1};  // wake() then only reaches the threads waiting on the condition variable
+        }
+    }
+    listener(const listener&) = delete;
+    listener& operator=(const listener&) = delete;
+    listener(listener&&) = delete;
+    listener& operator=(listener&&) = delete;
+    ~listener()
+    {
+        for (const int fd : wake_pipe_) {
+            if (fd >= 0) ::close(fd);
+        }
+    }
 
     /// Waits until a notification arrives on the channel (true), or `timeout` passes (false). Also true
     /// right after the connection was (re)opened (notifications may have been missed). Errors: the server
@@ -79,7 +105,8 @@ public:
         return {};
     }
 
-    /// Wakes every waiter (e.g. at shutdown, or when this process enqueued work itself).
+    /// Wakes every waiter, the one reading the socket included (e.g. at shutdown, or when this process
+    /// enqueued work itself).
     void wake()
     {
         {
@@ -87,6 +114,10 @@ public:
             ++generation_;
         }
         cv_.notify_all();
+        if (wake_pipe_[1] >= 0) {
+            const char byte = 1;
+            (void)::write(wake_pipe_[1], &byte, 1);  // a full pipe already wakes the reader
+        }
     }
 
     [[nodiscard]] const std::string& channel() const noexcept { return channel_; }
@@ -104,7 +135,8 @@ private:
         auto fresh = ensure_connected();
         if (!fresh) return std::move(fresh).error();
         if (*fresh) return true;
-        auto n = conn_.wait_for_notifications(budget);
+        auto n = conn_.wait_for_notifications(budget, wake_pipe_[0]);
+        drain_wake_pipe();
         if (!n) {
             conn_.close();
             return std::move(n).error();
@@ -133,8 +165,17 @@ private:
         return true;
     }
 
+    void drain_wake_pipe() noexcept
+    {
+        if (wake_pipe_[0] < 0) return;
+        std::array<char, 64> sink{};
+        while (::read(wake_pipe_[0], sink.data(), sink.size()) > 0) {
+        }
+    }
+
     connect_function connect_;
     std::string channel_;
+    std::array<int, 2> wake_pipe_{-1, -1};
     std::chrono::milliseconds retry_after_;
     connection conn_;  // used by the reading thread only (reading_ == true) or under the mutex
     mutable std::mutex mutex_;
