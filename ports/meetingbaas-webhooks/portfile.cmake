@@ -16,7 +16,8 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     curl    MEETINGBAAS_WITH_CURL
     httplib MEETINGBAAS_WITH_HTTPLIB
     openssl MEETINGBAAS_WITH_OPENSSL
-    redis   MEETINGBAAS_WITH_REDIS)
+    redis   MEETINGBAAS_WITH_REDIS
+    postgres MEETINGBAAS_WITH_POSTGRES)
 
 # tests/package/run.cmake (MODE=port) reads the block below and performs the same configure and install.
 vcpkg_cmake_configure(
