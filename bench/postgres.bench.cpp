@@ -182,6 +182,33 @@ void BM_pg_bare_libpq_insert_update(benchmark::State& state)
 }
 BENCHMARK(BM_pg_bare_libpq_insert_update)->UseRealTime();
 
+// ---- pool overhead -----------------------------------------------------------------------------------
+
+/// pg::pool::acquire + give back, no statement: the pool's own cost per call (a mutex, the idle check's
+/// poll(2) on the socket). 1 and 2 threads over a pool of 2 connections.
+std::shared_ptr<mb::pg::pool> overhead_pool;
+void BM_pg_pool_acquire_release(benchmark::State& state)
+{
+    if (state.thread_index() == 0) {
+        const auto url = server_url();
+        overhead_pool = url.empty() ? nullptr : make_pool(url, 2);
+    }
+    for (auto _ : state) {
+        if (!overhead_pool) {
+            state.SkipWithError("MEETINGBAAS_TEST_POSTGRES_URL is not set or unreachable");
+            break;
+        }
+        auto h = overhead_pool->acquire();
+        if (!h) {
+            state.SkipWithError("acquire failed");
+            break;
+        }
+        benchmark::DoNotOptimize((*h)->backend_pid());
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_pg_pool_acquire_release)->Threads(1)->Threads(2)->UseRealTime();
+
 // ---- 2. queue throughput ----------------------------------------------------------------------------
 
 /// One queue shared by the benchmark's threads (set up by thread 0, torn down by thread 0).
@@ -294,6 +321,7 @@ struct cleanup_at_exit {
     ~cleanup_at_exit()
     {
         pg_queue.queue.reset();
+        overhead_pool.reset();
         if (!pg_schema.empty()) drop_schema(server_url(), pg_schema);
         sqlite_queue.queue.reset();
         if (!sqlite_path.empty()) {
