@@ -62,7 +62,8 @@ struct pool_options {
     /// `connect` is empty.
     std::string conninfo;
     connect_options connection{};
-    /// Optional factory for new connections (see the file comment). When set, conninfo is not used.
+    /// Optional factory for new connections (see the file comment). When set, conninfo is not used. It is
+    /// called from whichever thread needs a connection, possibly from several at once.
     connect_function connect{};
     std::size_t max_connections = 8;  ///< at least 1
     /// acquire() waits this long for a connection when all are in use, then fails (storage_error).
