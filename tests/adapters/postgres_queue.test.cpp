@@ -483,6 +483,36 @@ TEST_CASE("postgres_job_queue: LISTEN/NOTIFY wakes a waiting worker within milli
     CHECK(std::chrono::steady_clock::now() - t1 < 2s);
 }
 
+TEST_CASE("postgres_job_queue: a LISTEN session killed by the server is reopened at once", "[postgres_queue]")
+{
+    const auto url = pg_test::url();
+    pg_test::scratch_schema schema(url);
+    auto worker = open_server_queue(url, schema.name());
+    auto producer = open_server_queue(url, schema.name());
+    REQUIRE(worker.wait_for_work(50ms));  // opens the LISTEN session
+    drain(worker);
+    auto admin = pg_test::admin(url);
+    const std::string pid = pg_test::scalar(
+        admin, "SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND query LIKE '%" +
+                   schema.name() + "%'");
+    REQUIRE_FALSE(pid.empty());
+    auto waiter = std::async(std::launch::async, [&] { return worker.wait_for_work(10s); });
+    std::this_thread::sleep_for(50ms);
+    const auto killed = std::chrono::steady_clock::now();
+    REQUIRE(pg_test::scalar(admin, "SELECT pg_terminate_backend(" + pid + ")") == "t");
+    auto r = waiter.get();
+    REQUIRE(r);
+    CHECK(*r);  // woken by the reconnect: notifications may have been missed meanwhile
+    CHECK(std::chrono::steady_clock::now() - killed < 2s);
+    // The new session gets notifications.
+    auto next = std::async(std::launch::async, [&] { return worker.wait_for_work(10s); });
+    std::this_thread::sleep_for(50ms);
+    REQUIRE(producer.enqueue({"k", "after reconnect", "", std::nullopt}));
+    auto woke = next.get();
+    REQUIRE(woke);
+    CHECK(*woke);
+}
+
 TEST_CASE("postgres_job_queue: requeue_leased frees only this instance's leases", "[postgres_queue]")
 {
     const auto url = pg_test::url();

@@ -138,8 +138,12 @@ private:
         auto n = conn_.wait_for_notifications(budget, wake_pipe_[0]);
         drain_wake_pipe();
         if (!n) {
+            // Lost (terminated backend, server restart): reopen at once; a fresh session is a wake-up.
             conn_.close();
-            return std::move(n).error();
+            last_attempt_.reset();
+            auto again = ensure_connected();
+            if (!again) return std::move(again).error();
+            return true;
         }
         return *n > 0;
     }
