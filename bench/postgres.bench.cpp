@@ -21,7 +21,9 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include <unistd.h>
 
@@ -33,11 +35,6 @@ std::string server_url()
 {
     const char* u = std::getenv("MEETINGBAAS_TEST_POSTGRES_URL");  // NOLINT(concurrency-mt-unsafe)
     return u != nullptr ? u : "";
-}
-
-std::string bench_schema(const char* what)
-{
-    return std::string("mbbench_") + what + "_" + std::to_string(::getpid());
 }
 
 void drop_schema(const std::string& url, const std::string& schema)
@@ -55,30 +52,149 @@ std::shared_ptr<mb::pg::pool> make_pool(const std::string& url, std::size_t n)
     return p ? std::move(*p) : nullptr;
 }
 
+void be64(std::int64_t v, char* out)
+{
+    for (int b = 7; b >= 0; --b) {
+        out[b] = static_cast<char>(static_cast<std::uint64_t>(v) & 0xFFU);
+        v = static_cast<std::int64_t>(static_cast<std::uint64_t>(v) >> 8U);
+    }
+}
+
+/// Everything the benchmarks use, set up once (schemas, tables, connections, prepared statements) and
+/// reused by every repetition, so that repetitions can be interleaved without DDL between them. The
+/// schemas are dropped at exit.
+struct environment {
+    std::string url;
+    std::string error;
+    std::string pid = std::to_string(::getpid());
+    std::vector<std::string> schemas;
+    std::unique_ptr<mb::postgres_idempotency_store> store;
+    PGconn* bare = nullptr;
+    std::shared_ptr<mb::pg::pool> overhead_pool;
+    std::unique_ptr<mb::in_memory_job_queue<>> memory_queue;
+    std::unique_ptr<mb::sqlite_job_queue<>> sqlite_queue;
+    std::string sqlite_path;
+    std::unique_ptr<mb::postgres_job_queue<>> pg_queue;
+    std::unique_ptr<mb::postgres_job_queue<>> pg_queue_quiet;
+
+    environment() = default;
+    environment(const environment&) = delete;
+    environment& operator=(const environment&) = delete;
+    environment(environment&&) = delete;
+    environment& operator=(environment&&) = delete;
+    ~environment()
+    {
+        store.reset();
+        pg_queue.reset();
+        pg_queue_quiet.reset();
+        overhead_pool.reset();
+        if (bare != nullptr) PQfinish(bare);
+        for (const auto& s : schemas) drop_schema(url, s);
+        sqlite_queue.reset();
+        if (!sqlite_path.empty()) {
+            std::error_code ec;
+            for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(sqlite_path + suffix, ec);
+        }
+    }
+
+    std::string schema(const char* what)
+    {
+        schemas.push_back(std::string("mbbench_") + what + "_" + pid);
+        drop_schema(url, schemas.back());
+        return schemas.back();
+    }
+
+    void set_up()
+    {
+        memory_queue = std::make_unique<mb::in_memory_job_queue<>>();
+        sqlite_path = (std::filesystem::temp_directory_path() / ("mb-bench-queue-" + pid + ".db")).string();
+        for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(sqlite_path + suffix);
+        if (auto q = mb::sqlite_job_queue<>::open(sqlite_path)) {
+            sqlite_queue = std::make_unique<mb::sqlite_job_queue<>>(std::move(*q));
+        }
+        url = server_url();
+        if (url.empty()) {
+            error = "MEETINGBAAS_TEST_POSTGRES_URL is not set";
+            return;
+        }
+        auto s = mb::postgres_idempotency_store::open(make_pool(url, 1), {.schema = schema("guard")});
+        if (!s) {
+            error = mb::to_string(s.error());
+            return;
+        }
+        store = std::make_unique<mb::postgres_idempotency_store>(std::move(*s));
+        auto q = mb::postgres_job_queue<>::open(make_pool(url, 2), {}, {.schema = schema("queue_notify")});
+        auto quiet = mb::postgres_job_queue<>::open(make_pool(url, 2), {},
+                                                    {.schema = schema("queue"), .notify = false});
+        if (!q || !quiet) {
+            error = "queue setup failed";
+            return;
+        }
+        pg_queue = std::make_unique<mb::postgres_job_queue<>>(std::move(*q));
+        pg_queue_quiet = std::make_unique<mb::postgres_job_queue<>>(std::move(*quiet));
+        overhead_pool = make_pool(url, 2);
+        set_up_bare();
+    }
+
+    // The baseline's own connection: default libpq settings, the same table shape, two prepared statements.
+    void set_up_bare()
+    {
+        bare = PQconnectdb(url.c_str());
+        if (PQstatus(bare) != CONNECTION_OK) {
+            error = PQerrorMessage(bare);
+            return;
+        }
+        const std::string t = "\"" + schema("bare") + "\".idem";
+        PQclear(PQexec(
+            bare, ("SET client_min_messages = warning; CREATE SCHEMA \"" + schemas.back() +
+                   "\"; CREATE TABLE " + t +
+                   " (key bytea PRIMARY KEY, state smallint NOT NULL, outcome smallint NOT NULL, fence "
+                   "bigint NOT NULL, expires_us bigint NOT NULL, fingerprint bytea NOT NULL, outcome_data "
+                   "bytea NOT NULL); CREATE INDEX ON " +
+                   t + " (expires_us)")
+                      .c_str()));
+        const Oid insert_types[] = {17, 20, 20, 20, 20, 17, 17};
+        PQclear(PQprepare(
+            bare, "ins",
+            ("INSERT INTO " + t +
+             " (key, state, outcome, fence, expires_us, fingerprint, outcome_data) VALUES ($1, $2, $3, "
+             "$4, $5, $6, $7) ON CONFLICT (key) DO NOTHING")
+                .c_str(),
+            7, insert_types));
+        const Oid update_types[] = {17, 20, 20, 20, 20, 20, 17, 17};
+        PQclear(PQprepare(bare, "upd",
+                          ("UPDATE " + t +
+                           " SET state = $3, outcome = $4, fence = $5, expires_us = $6, fingerprint = $7, "
+                           "outcome_data = $8 WHERE key = $1 AND fence = $2")
+                              .c_str(),
+                          8, update_types));
+    }
+};
+
+environment& env()
+{
+    static environment e;
+    static std::once_flag once;
+    std::call_once(once, [] { e.set_up(); });
+    return e;
+}
+
 std::atomic<std::uint64_t> key_counter{0};
 
 // ---- 1. begin + complete ----------------------------------------------------------------------------
 
 void BM_pg_guard_begin_complete(benchmark::State& state)
 {
-    const auto url = server_url();
-    if (url.empty()) {
-        state.SkipWithError("MEETINGBAAS_TEST_POSTGRES_URL is not set");
+    auto& e = env();
+    if (!e.store) {
+        state.SkipWithError(e.error.c_str());
         return;
     }
-    const auto schema = bench_schema("guard");
-    drop_schema(url, schema);
-    auto store = mb::postgres_idempotency_store::open(make_pool(url, 1), {.schema = schema});
-    if (!store) {
-        state.SkipWithError(mb::to_string(store.error()).c_str());
-        return;
-    }
-    auto guard = mb::make_idempotency_guard(*store, {});
+    auto guard = mb::make_idempotency_guard(*e.store, {});
     if (!guard) return;
-    const std::string run = std::to_string(::getpid()) + "-" + std::to_string(key_counter.fetch_add(1));
-    std::uint64_t i = 0;
     for (auto _ : state) {
-        auto b = guard->begin(mb::make_key("bench", run, i++), "fingerprint-0123456789abcdef");
+        auto b = guard->begin(mb::make_key("bench", e.pid, key_counter.fetch_add(1)),
+                              "fingerprint-0123456789abcdef");
         if (!b || !b->acquired()) {
             state.SkipWithError("begin failed");
             break;
@@ -89,63 +205,23 @@ void BM_pg_guard_begin_complete(benchmark::State& state)
         }
     }
     state.SetItemsProcessed(state.iterations());
-    drop_schema(url, schema);
 }
 BENCHMARK(BM_pg_guard_begin_complete)->UseRealTime();
 
-/// The baseline: raw libpq, the same table shape, the same two statements, binary parameters.
+/// The baseline: raw libpq, blocking PQexecPrepared, the same table shape, the same two statements with
+/// the same values, binary parameters.
 void BM_pg_bare_libpq_insert_update(benchmark::State& state)
 {
-    const auto url = server_url();
-    if (url.empty()) {
-        state.SkipWithError("MEETINGBAAS_TEST_POSTGRES_URL is not set");
+    auto& e = env();
+    if (e.bare == nullptr || !e.error.empty()) {
+        state.SkipWithError(e.error.c_str());
         return;
     }
-    const auto schema = bench_schema("bare");
-    drop_schema(url, schema);
-    PGconn* c = PQconnectdb(url.c_str());
-    if (PQstatus(c) != CONNECTION_OK) {
-        state.SkipWithError(PQerrorMessage(c));
-        PQfinish(c);
-        return;
-    }
-    const std::string t = "\"" + schema + "\".idem";
-    PQclear(PQexec(
-        c, ("SET client_min_messages = warning; CREATE SCHEMA \"" + schema + "\"; CREATE TABLE " + t +
-            " (key bytea PRIMARY KEY, state smallint NOT NULL, outcome smallint NOT NULL, fence bigint NOT "
-            "NULL, expires_us bigint NOT NULL, fingerprint bytea NOT NULL, outcome_data bytea NOT NULL);"
-            " CREATE INDEX ON " +
-            t + " (expires_us)")
-               .c_str()));
-    const Oid insert_types[] = {17, 20, 20, 20, 20, 17, 17};
-    PQclear(PQprepare(
-        c, "ins",
-        ("INSERT INTO " + t +
-         " (key, state, outcome, fence, expires_us, fingerprint, outcome_data) VALUES ($1, $2, $3, $4, "
-         "$5, $6, $7) ON CONFLICT (key) DO NOTHING")
-            .c_str(),
-        7, insert_types));
-    const Oid update_types[] = {17, 20, 20, 20, 20, 20, 17, 17};
-    PQclear(PQprepare(
-        c, "upd",
-        ("UPDATE " + t +
-         " SET state = $3, outcome = $4, fence = $5, expires_us = $6, fingerprint = $7, outcome_data = "
-         "$8 WHERE key = $1 AND fence = $2")
-            .c_str(),
-        8, update_types));
-    auto be64 = [](std::int64_t v, char* out) {
-        for (int b = 7; b >= 0; --b) {
-            out[b] = static_cast<char>(static_cast<std::uint64_t>(v) & 0xFFU);
-            v = static_cast<std::int64_t>(static_cast<std::uint64_t>(v) >> 8U);
-        }
-    };
-    const std::string run = std::to_string(::getpid()) + "-" + std::to_string(key_counter.fetch_add(1));
     const std::string fp = "fingerprint-0123456789abcdef";
     const std::string data = "HTTP 201";
-    std::uint64_t i = 0;
     for (auto _ : state) {
         // The same key text the guard builds, so both sides send the same bytes.
-        const auto key = mb::make_key("bench", run, i++);
+        const auto key = mb::make_key("bench", e.pid, key_counter.fetch_add(1));
         const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
@@ -157,7 +233,7 @@ void BM_pg_bare_libpq_insert_update(benchmark::State& state)
         const char* iv[] = {key.view().data(), n[0], n[1], n[2], n[3], fp.data(), ""};
         const int il[] = {static_cast<int>(key.size()), 8, 8, 8, 8, static_cast<int>(fp.size()), 0};
         const int ifmt[] = {1, 1, 1, 1, 1, 1, 1};
-        PGresult* r = PQexecPrepared(c, "ins", 7, iv, il, ifmt, 1);
+        PGresult* r = PQexecPrepared(e.bare, "ins", 7, iv, il, ifmt, 1);
         const bool inserted = PQresultStatus(r) == PGRES_COMMAND_OK && std::strcmp(PQcmdTuples(r), "1") == 0;
         PQclear(r);
         be64(2, n[4]);
@@ -168,17 +244,15 @@ void BM_pg_bare_libpq_insert_update(benchmark::State& state)
         const int ul[] = {static_cast<int>(key.size()), 8, 8, 8, 8, 8, static_cast<int>(fp.size()),
                           static_cast<int>(data.size())};
         const int ufmt[] = {1, 1, 1, 1, 1, 1, 1, 1};
-        r = PQexecPrepared(c, "upd", 8, uv, ul, ufmt, 1);
+        r = PQexecPrepared(e.bare, "upd", 8, uv, ul, ufmt, 1);
         const bool updated = PQresultStatus(r) == PGRES_COMMAND_OK && std::strcmp(PQcmdTuples(r), "1") == 0;
         PQclear(r);
         if (!inserted || !updated) {
-            state.SkipWithError(PQerrorMessage(c));
+            state.SkipWithError(PQerrorMessage(e.bare));
             break;
         }
     }
     state.SetItemsProcessed(state.iterations());
-    PQclear(PQexec(c, ("DROP SCHEMA \"" + schema + "\" CASCADE").c_str()));
-    PQfinish(c);
 }
 BENCHMARK(BM_pg_bare_libpq_insert_update)->UseRealTime();
 
@@ -186,19 +260,15 @@ BENCHMARK(BM_pg_bare_libpq_insert_update)->UseRealTime();
 
 /// pg::pool::acquire + give back, no statement: the pool's own cost per call (a mutex, the idle check's
 /// poll(2) on the socket). 1 and 2 threads over a pool of 2 connections.
-std::shared_ptr<mb::pg::pool> overhead_pool;
 void BM_pg_pool_acquire_release(benchmark::State& state)
 {
-    if (state.thread_index() == 0) {
-        const auto url = server_url();
-        overhead_pool = url.empty() ? nullptr : make_pool(url, 2);
-    }
+    auto& e = env();
     for (auto _ : state) {
-        if (!overhead_pool) {
-            state.SkipWithError("MEETINGBAAS_TEST_POSTGRES_URL is not set or unreachable");
+        if (!e.overhead_pool) {
+            state.SkipWithError(e.error.c_str());
             break;
         }
-        auto h = overhead_pool->acquire();
+        auto h = e.overhead_pool->acquire();
         if (!h) {
             state.SkipWithError("acquire failed");
             break;
@@ -211,24 +281,19 @@ BENCHMARK(BM_pg_pool_acquire_release)->Threads(1)->Threads(2)->UseRealTime();
 
 // ---- 2. queue throughput ----------------------------------------------------------------------------
 
-/// One queue shared by the benchmark's threads (set up by thread 0, torn down by thread 0).
+/// enqueue + lease + acknowledge per iteration; with 2 threads each thread does its own cycles on the
+/// shared queue (a thread may lease the other's job: it acknowledges whatever it leased).
 template <class Queue>
-struct shared_queue {
-    std::unique_ptr<Queue> queue;
-    std::string error;
-};
-
-template <class Queue>
-void queue_cycle(benchmark::State& state, shared_queue<Queue>& shared)
+void queue_cycle(benchmark::State& state, std::unique_ptr<Queue> environment::* which)
 {
+    auto& e = env();
     const std::string payload(512, 'p');  // about the size of a calendar.sync_events body
     for (auto _ : state) {
-        // Read the shared queue inside the loop: its start is the barrier after thread 0's setup.
-        if (!shared.queue) {
-            state.SkipWithError(shared.error.empty() ? "no queue" : shared.error.c_str());
+        if (!(e.*which)) {
+            state.SkipWithError(e.error.empty() ? "no queue" : e.error.c_str());
             break;
         }
-        Queue& q = *shared.queue;
+        Queue& q = *(e.*which);
         if (!q.enqueue({"calendar.sync_events", payload, "", std::nullopt})) {
             state.SkipWithError("enqueue failed");
             break;
@@ -238,7 +303,7 @@ void queue_cycle(benchmark::State& state, shared_queue<Queue>& shared)
             state.SkipWithError("lease failed");
             break;
         }
-        if (!job->has_value()) continue;  // another thread took it; it will ack that one
+        if (!job->has_value()) continue;
         if (!q.acknowledge((*job)->id, (*job)->lease_token)) {
             state.SkipWithError("acknowledge failed");
             break;
@@ -247,88 +312,28 @@ void queue_cycle(benchmark::State& state, shared_queue<Queue>& shared)
     state.SetItemsProcessed(state.iterations());
 }
 
-shared_queue<mb::in_memory_job_queue<>> memory_queue;
 void BM_queue_memory(benchmark::State& state)
 {
-    if (state.thread_index() == 0) memory_queue.queue = std::make_unique<mb::in_memory_job_queue<>>();
-    queue_cycle(state, memory_queue);
+    queue_cycle(state, &environment::memory_queue);
 }
 BENCHMARK(BM_queue_memory)->Threads(1)->Threads(2)->UseRealTime();
 
-shared_queue<mb::sqlite_job_queue<>> sqlite_queue;
-std::string sqlite_path;
 void BM_queue_sqlite(benchmark::State& state)
 {
-    if (state.thread_index() == 0) {
-        sqlite_path = (std::filesystem::temp_directory_path() /
-                       ("mb-bench-queue-" + std::to_string(::getpid()) + ".db"))
-                          .string();
-        for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(sqlite_path + suffix);
-        auto q = mb::sqlite_job_queue<>::open(sqlite_path);
-        sqlite_queue.queue.reset();
-        if (q) {
-            sqlite_queue.queue = std::make_unique<mb::sqlite_job_queue<>>(std::move(*q));
-        } else {
-            sqlite_queue.error = mb::to_string(q.error());
-        }
-    }
-    queue_cycle(state, sqlite_queue);
+    queue_cycle(state, &environment::sqlite_queue);
 }
 BENCHMARK(BM_queue_sqlite)->Threads(1)->Threads(2)->UseRealTime();
 
-shared_queue<mb::postgres_job_queue<>> pg_queue;
-std::string pg_schema;
-void pg_queue_setup(bool notify)
-{
-    const auto url = server_url();
-    if (url.empty()) {
-        pg_queue.error = "MEETINGBAAS_TEST_POSTGRES_URL is not set";
-        return;
-    }
-    pg_queue.queue.reset();
-    if (!pg_schema.empty()) drop_schema(url, pg_schema);
-    pg_schema = bench_schema(notify ? "queue_notify" : "queue");
-    drop_schema(url, pg_schema);
-    auto q = mb::postgres_job_queue<>::open(make_pool(url, 2), {}, {.schema = pg_schema, .notify = notify});
-    if (q) {
-        pg_queue.queue = std::make_unique<mb::postgres_job_queue<>>(std::move(*q));
-    } else {
-        pg_queue.error = mb::to_string(q.error());
-    }
-}
-
 void BM_queue_postgres(benchmark::State& state)
 {
-    if (state.thread_index() == 0) pg_queue_setup(true);
-    queue_cycle(state, pg_queue);
+    queue_cycle(state, &environment::pg_queue);
 }
 BENCHMARK(BM_queue_postgres)->Threads(1)->Threads(2)->UseRealTime();
 
 void BM_queue_postgres_no_notify(benchmark::State& state)
 {
-    if (state.thread_index() == 0) pg_queue_setup(false);
-    queue_cycle(state, pg_queue);
+    queue_cycle(state, &environment::pg_queue_quiet);
 }
 BENCHMARK(BM_queue_postgres_no_notify)->Threads(1)->Threads(2)->UseRealTime();
-
-/// Drops the last queue's schema and file at exit (declared after the queues: destroyed before them).
-struct cleanup_at_exit {
-    cleanup_at_exit() = default;
-    cleanup_at_exit(const cleanup_at_exit&) = delete;
-    cleanup_at_exit& operator=(const cleanup_at_exit&) = delete;
-    cleanup_at_exit(cleanup_at_exit&&) = delete;
-    cleanup_at_exit& operator=(cleanup_at_exit&&) = delete;
-    ~cleanup_at_exit()
-    {
-        pg_queue.queue.reset();
-        overhead_pool.reset();
-        if (!pg_schema.empty()) drop_schema(server_url(), pg_schema);
-        sqlite_queue.queue.reset();
-        if (!sqlite_path.empty()) {
-            std::error_code ec;
-            for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(sqlite_path + suffix, ec);
-        }
-    }
-} cleanup;
 
 }  // namespace
