@@ -191,7 +191,7 @@ private:
     struct shared {
         shared(std::shared_ptr<Source> src, postgres_rate_limiter_options opts, Clock c)
             : source(std::move(src)), options(std::move(opts)), clock(std::move(c)),
-              interval_us(std::max<std::int64_t>(std::llround(1e6 / options.limits.per_second), 1))
+              interval_us(detail::interval_us(options.limits.per_second))
         {
             using namespace pg;
             const std::string q = pg::detail::quoted(options.schema);
