@@ -26,7 +26,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 
 #include <fcntl.h>
@@ -44,10 +43,9 @@ public:
         // A self-pipe: wake() writes a byte to interrupt the thread blocked in poll() on the socket.
         if (::pipe(wake_pipe_.data()) == 0) {
             for (const int fd : wake_pipe_) {
-                (void)::fcntl(fd, F_SETFL,
-                              ::fcntl(fd, F_GETFL) |
-                                  O_NONBLOCK);           // NOLINT(cppcoreguidelines-pro-type-vararg)
-                (void)::fcntl(fd, F_SETFD, FD_CLOEXEC);  // NOLINT(cppcoreguidelines-pro-type-vararg)
+                const int flags = ::fcntl(fd, F_GETFL);
+                (void)::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+                (void)::fcntl(fd, F_SETFD, FD_CLOEXEC);
             }
         } else {
             wake_pipe_ = {-1, -1};  // wake() then only reaches the threads waiting on the condition variable
@@ -88,8 +86,8 @@ public:
             if (got && *got) ++generation_;
             cv_.notify_all();
             if (!got) {
-                lock.unlock();
-                std::this_thread::sleep_until(deadline);  // unreachable: behave like a poll interval
+                // Unreachable: behave like a poll interval (a wake() still ends it early), then report.
+                cv_.wait_until(lock, deadline, [&] { return generation_ != seen; });
                 return std::move(got).error();
             }
         }
