@@ -15,7 +15,9 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -69,6 +71,7 @@ struct environment {
     std::string pid = std::to_string(::getpid());
     std::vector<std::string> schemas;
     std::unique_ptr<mb::postgres_idempotency_store> store;
+    std::shared_ptr<mb::pg::pool> store_pool;  // one connection: the store's, which the baseline borrows
     PGconn* bare = nullptr;
     std::shared_ptr<mb::pg::pool> overhead_pool;
     std::unique_ptr<mb::in_memory_job_queue<>> memory_queue;
@@ -88,7 +91,8 @@ struct environment {
         pg_queue.reset();
         pg_queue_quiet.reset();
         overhead_pool.reset();
-        if (bare != nullptr) PQfinish(bare);
+        bare = nullptr;  // owned by store_pool
+        store_pool.reset();
         for (const auto& s : schemas) drop_schema(url, s);
         sqlite_queue.reset();
         if (!sqlite_path.empty()) {
@@ -117,7 +121,8 @@ struct environment {
             error = "MEETINGBAAS_TEST_POSTGRES_URL is not set";
             return;
         }
-        auto s = mb::postgres_idempotency_store::open(make_pool(url, 1), {.schema = schema("guard")});
+        store_pool = make_pool(url, 1);
+        auto s = mb::postgres_idempotency_store::open(store_pool, {.schema = schema("guard")});
         if (!s) {
             error = mb::to_string(s.error());
             return;
@@ -137,12 +142,18 @@ struct environment {
     }
 
     // The baseline's own connection: default libpq settings, the same table shape, two prepared statements.
+    // The baseline runs on the very connection (and so the same server backend) the store uses: on a loaded
+    // machine two backends can differ by 2x for reasons of their own (measured). It borrows the raw PGconn;
+    // bare_usable() checks that the pool still holds that one connection before each use.
     void set_up_bare()
     {
-        bare = PQconnectdb(url.c_str());
-        if (PQstatus(bare) != CONNECTION_OK) {
-            error = PQerrorMessage(bare);
-            return;
+        {
+            auto h = store_pool ? store_pool->acquire() : mb::result<mb::pg::pool::handle>(mb::error{});
+            if (!h) {
+                error = "no connection for the baseline";
+                return;
+            }
+            bare = (*h)->native_handle();
         }
         const std::string t = "\"" + schema("bare") + "\".idem";
         PQclear(PQexec(
@@ -170,6 +181,14 @@ struct environment {
                           8, update_types));
     }
 };
+
+/// The borrowed connection is still the pool's only one (never discarded nor replaced).
+bool bare_usable(const environment& e)
+{
+    if (e.bare == nullptr || !e.store_pool) return false;
+    const auto st = e.store_pool->stats();
+    return st.connects == 1 && st.discarded == 0 && PQstatus(e.bare) == CONNECTION_OK;
+}
 
 environment& env()
 {
@@ -208,8 +227,40 @@ void BM_pg_guard_begin_complete(benchmark::State& state)
 }
 BENCHMARK(BM_pg_guard_begin_complete)->UseRealTime();
 
-/// The baseline: raw libpq, blocking PQexecPrepared, the same table shape, the same two statements with
-/// the same values, binary parameters.
+/// The baseline's one key: raw libpq, blocking PQexecPrepared, the same table shape, the same two
+/// statements with the same values, binary parameters. False when a statement failed.
+bool bare_begin_complete(PGconn* c, const mb::idempotency_key& key)
+{
+    static const std::string fp = "fingerprint-0123456789abcdef";
+    static const std::string data = "HTTP 201";
+    const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    char n[6][8];
+    be64(1, n[0]);
+    be64(0, n[1]);
+    be64(now, n[2]);
+    be64(now + 120'000'000, n[3]);
+    const char* iv[] = {key.view().data(), n[0], n[1], n[2], n[3], fp.data(), ""};
+    const int il[] = {static_cast<int>(key.size()), 8, 8, 8, 8, static_cast<int>(fp.size()), 0};
+    const int ifmt[] = {1, 1, 1, 1, 1, 1, 1};
+    PGresult* r = PQexecPrepared(c, "ins", 7, iv, il, ifmt, 1);
+    const bool inserted = PQresultStatus(r) == PGRES_COMMAND_OK && std::strcmp(PQcmdTuples(r), "1") == 0;
+    PQclear(r);
+    be64(2, n[4]);
+    be64(now + 259'200'000'000, n[5]);
+    char fence2[8];
+    be64(now + 1, fence2);
+    const char* uv[] = {key.view().data(), n[2], n[4], n[0], fence2, n[5], fp.data(), data.data()};
+    const int ul[] = {static_cast<int>(key.size()), 8, 8, 8, 8, 8, static_cast<int>(fp.size()),
+                      static_cast<int>(data.size())};
+    const int ufmt[] = {1, 1, 1, 1, 1, 1, 1, 1};
+    r = PQexecPrepared(c, "upd", 8, uv, ul, ufmt, 1);
+    const bool updated = PQresultStatus(r) == PGRES_COMMAND_OK && std::strcmp(PQcmdTuples(r), "1") == 0;
+    PQclear(r);
+    return inserted && updated;
+}
+
 void BM_pg_bare_libpq_insert_update(benchmark::State& state)
 {
     auto& e = env();
@@ -217,37 +268,10 @@ void BM_pg_bare_libpq_insert_update(benchmark::State& state)
         state.SkipWithError(e.error.c_str());
         return;
     }
-    const std::string fp = "fingerprint-0123456789abcdef";
-    const std::string data = "HTTP 201";
     for (auto _ : state) {
         // The same key text the guard builds, so both sides send the same bytes.
-        const auto key = mb::make_key("bench", e.pid, key_counter.fetch_add(1));
-        const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
-        char n[6][8];
-        be64(1, n[0]);
-        be64(0, n[1]);
-        be64(now, n[2]);
-        be64(now + 120'000'000, n[3]);
-        const char* iv[] = {key.view().data(), n[0], n[1], n[2], n[3], fp.data(), ""};
-        const int il[] = {static_cast<int>(key.size()), 8, 8, 8, 8, static_cast<int>(fp.size()), 0};
-        const int ifmt[] = {1, 1, 1, 1, 1, 1, 1};
-        PGresult* r = PQexecPrepared(e.bare, "ins", 7, iv, il, ifmt, 1);
-        const bool inserted = PQresultStatus(r) == PGRES_COMMAND_OK && std::strcmp(PQcmdTuples(r), "1") == 0;
-        PQclear(r);
-        be64(2, n[4]);
-        be64(now + 259'200'000'000, n[5]);
-        char fence2[8];
-        be64(now + 1, fence2);
-        const char* uv[] = {key.view().data(), n[2], n[4], n[0], fence2, n[5], fp.data(), data.data()};
-        const int ul[] = {static_cast<int>(key.size()), 8, 8, 8, 8, 8, static_cast<int>(fp.size()),
-                          static_cast<int>(data.size())};
-        const int ufmt[] = {1, 1, 1, 1, 1, 1, 1, 1};
-        r = PQexecPrepared(e.bare, "upd", 8, uv, ul, ufmt, 1);
-        const bool updated = PQresultStatus(r) == PGRES_COMMAND_OK && std::strcmp(PQcmdTuples(r), "1") == 0;
-        PQclear(r);
-        if (!inserted || !updated) {
+        if (!bare_usable(e) ||
+            !bare_begin_complete(e.bare, mb::make_key("bench", e.pid, key_counter.fetch_add(1)))) {
             state.SkipWithError(PQerrorMessage(e.bare));
             break;
         }
@@ -255,6 +279,70 @@ void BM_pg_bare_libpq_insert_update(benchmark::State& state)
     state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_pg_bare_libpq_insert_update)->UseRealTime();
+
+/// Both sides in one loop, alternating which goes first, each timed on its own: a loaded machine slows
+/// both sides of a pair alike, so the ratio of the two is the number to read (docs/perf/scale-out.md).
+/// Counters: store_us and bare_us per key (totals), ratio (their quotient), batch_ratio (the median of
+/// the ratios of batches of 32 pairs).
+void BM_pg_paired_store_vs_bare(benchmark::State& state)
+{
+    auto& e = env();
+    if (!e.store || e.bare == nullptr || !e.error.empty()) {
+        state.SkipWithError(e.error.c_str());
+        return;
+    }
+    auto guard = mb::make_idempotency_guard(*e.store, {});
+    if (!guard) return;
+    using clock = std::chrono::steady_clock;
+    clock::duration store_total{};
+    clock::duration bare_total{};
+    clock::duration store_batch{};
+    clock::duration bare_batch{};
+    std::vector<double> batch_ratios;
+    std::uint64_t i = 0;
+    for (auto _ : state) {
+        const auto store_key = mb::make_key("bench", e.pid, key_counter.fetch_add(1));
+        const auto bare_key = mb::make_key("bench", e.pid, key_counter.fetch_add(1));
+        auto run_store = [&] {
+            const auto t0 = clock::now();
+            auto b = guard->begin(store_key, "fingerprint-0123456789abcdef");
+            const bool ok =
+                b && b->acquired() && guard->complete(b->claim, mb::work_outcome::applied, "HTTP 201");
+            const auto d = clock::now() - t0;
+            store_total += d;
+            store_batch += d;
+            return ok;
+        };
+        auto run_bare = [&] {
+            const auto t0 = clock::now();
+            const bool ok = bare_usable(e) && bare_begin_complete(e.bare, bare_key);
+            const auto d = clock::now() - t0;
+            bare_total += d;
+            bare_batch += d;
+            return ok;
+        };
+        const bool ok = (i++ % 2 == 0) ? (run_store() && run_bare()) : (run_bare() && run_store());
+        if (!ok) {
+            state.SkipWithError("begin/complete failed");
+            break;
+        }
+        if (i % 32 == 0) {
+            batch_ratios.push_back(std::chrono::duration<double>(store_batch).count() /
+                                   std::chrono::duration<double>(bare_batch).count());
+            store_batch = bare_batch = {};
+        }
+    }
+    const auto n = static_cast<double>(state.iterations() == 0 ? 1 : state.iterations());
+    state.counters["store_us"] = std::chrono::duration<double, std::micro>(store_total).count() / n;
+    state.counters["bare_us"] = std::chrono::duration<double, std::micro>(bare_total).count() / n;
+    state.counters["ratio"] = std::chrono::duration<double>(store_total).count() /
+                              std::chrono::duration<double>(bare_total).count();
+    if (!batch_ratios.empty()) {
+        std::sort(batch_ratios.begin(), batch_ratios.end());
+        state.counters["batch_ratio"] = batch_ratios[batch_ratios.size() / 2];
+    }
+}
+BENCHMARK(BM_pg_paired_store_vs_bare)->UseRealTime();
 
 // ---- pool overhead -----------------------------------------------------------------------------------
 
