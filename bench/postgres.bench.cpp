@@ -1,17 +1,15 @@
 // SPDX-License-Identifier: MIT
 // PostgreSQL adapter benchmarks (issue 15), against the loopback server in MEETINGBAAS_TEST_POSTGRES_URL
-// (source .ci/services.sh && start_postgres). Results: docs/perf/scale-out.md.
+// (source .ci/services.sh && start_postgres). Results: docs/perf/scale-out.md, section PostgreSQL.
 //
-//  1. begin + complete through postgres_idempotency_store (via idempotency_guard) vs the bare-libpq
-//     baseline: the same two statements (INSERT ... ON CONFLICT DO NOTHING, then UPDATE), prepared, on one
-//     connection, binary parameters, blocking PQexecPrepared. Both make two round trips per key.
-//  2. queue throughput: enqueue + lease + acknowledge per iteration, 1 and 2 threads, for the in-memory,
-//     SQLite and PostgreSQL queues (PostgreSQL with and without NOTIFY on enqueue). items/s = jobs/s.
+//  * begin + complete through postgres_idempotency_store (via idempotency_guard) vs the bare-libpq
+//    baseline: the same two statements (INSERT ... ON CONFLICT DO NOTHING, then UPDATE), prepared, on the
+//    same connection, binary parameters, blocking PQexecPrepared. Both make two round trips per key.
+//    Unpaired (one benchmark each) and paired (both in one loop, alternating).
+//  * the pool's own cost per acquire + give back.
+// Queue throughput (memory, SQLite, Redis, PostgreSQL) is in queue_throughput.bench.cpp.
 #include <meetingbaas/adapters/postgres/idempotency_store.hpp>
-#include <meetingbaas/adapters/postgres/job_queue.hpp>
-#include <meetingbaas/adapters/sqlite/job_queue.hpp>
 #include <meetingbaas/idempotency/guard.hpp>
-#include <meetingbaas/sync/job_queue.hpp>
 
 #include <benchmark/benchmark.h>
 
@@ -21,7 +19,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -74,11 +71,6 @@ struct environment {
     std::shared_ptr<mb::pg::pool> store_pool;  // one connection: the store's, which the baseline borrows
     PGconn* bare = nullptr;
     std::shared_ptr<mb::pg::pool> overhead_pool;
-    std::unique_ptr<mb::in_memory_job_queue<>> memory_queue;
-    std::unique_ptr<mb::sqlite_job_queue<>> sqlite_queue;
-    std::string sqlite_path;
-    std::unique_ptr<mb::postgres_job_queue<>> pg_queue;
-    std::unique_ptr<mb::postgres_job_queue<>> pg_queue_quiet;
 
     environment() = default;
     environment(const environment&) = delete;
@@ -88,17 +80,10 @@ struct environment {
     ~environment()
     {
         store.reset();
-        pg_queue.reset();
-        pg_queue_quiet.reset();
         overhead_pool.reset();
         bare = nullptr;  // owned by store_pool
         store_pool.reset();
         for (const auto& s : schemas) drop_schema(url, s);
-        sqlite_queue.reset();
-        if (!sqlite_path.empty()) {
-            std::error_code ec;
-            for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(sqlite_path + suffix, ec);
-        }
     }
 
     std::string schema(const char* what)
@@ -110,12 +95,6 @@ struct environment {
 
     void set_up()
     {
-        memory_queue = std::make_unique<mb::in_memory_job_queue<>>();
-        sqlite_path = (std::filesystem::temp_directory_path() / ("mb-bench-queue-" + pid + ".db")).string();
-        for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(sqlite_path + suffix);
-        if (auto q = mb::sqlite_job_queue<>::open(sqlite_path)) {
-            sqlite_queue = std::make_unique<mb::sqlite_job_queue<>>(std::move(*q));
-        }
         url = server_url();
         if (url.empty()) {
             error = "MEETINGBAAS_TEST_POSTGRES_URL is not set";
@@ -128,15 +107,6 @@ struct environment {
             return;
         }
         store = std::make_unique<mb::postgres_idempotency_store>(std::move(*s));
-        auto q = mb::postgres_job_queue<>::open(make_pool(url, 2), {}, {.schema = schema("queue_notify")});
-        auto quiet = mb::postgres_job_queue<>::open(make_pool(url, 2), {},
-                                                    {.schema = schema("queue"), .notify = false});
-        if (!q || !quiet) {
-            error = "queue setup failed";
-            return;
-        }
-        pg_queue = std::make_unique<mb::postgres_job_queue<>>(std::move(*q));
-        pg_queue_quiet = std::make_unique<mb::postgres_job_queue<>>(std::move(*quiet));
         overhead_pool = make_pool(url, 2);
         set_up_bare();
     }
@@ -366,62 +336,5 @@ void BM_pg_pool_acquire_release(benchmark::State& state)
     state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_pg_pool_acquire_release)->Threads(1)->Threads(2)->UseRealTime();
-
-// ---- 2. queue throughput ----------------------------------------------------------------------------
-
-/// enqueue + lease + acknowledge per iteration; with 2 threads each thread does its own cycles on the
-/// shared queue (a thread may lease the other's job: it acknowledges whatever it leased).
-template <class Queue>
-void queue_cycle(benchmark::State& state, std::unique_ptr<Queue> environment::* which)
-{
-    auto& e = env();
-    const std::string payload(512, 'p');  // about the size of a calendar.sync_events body
-    for (auto _ : state) {
-        if (!(e.*which)) {
-            state.SkipWithError(e.error.empty() ? "no queue" : e.error.c_str());
-            break;
-        }
-        Queue& q = *(e.*which);
-        if (!q.enqueue({"calendar.sync_events", payload, "", std::nullopt})) {
-            state.SkipWithError("enqueue failed");
-            break;
-        }
-        auto job = q.lease(std::chrono::minutes(1));
-        if (!job) {
-            state.SkipWithError("lease failed");
-            break;
-        }
-        if (!job->has_value()) continue;
-        if (!q.acknowledge((*job)->id, (*job)->lease_token)) {
-            state.SkipWithError("acknowledge failed");
-            break;
-        }
-    }
-    state.SetItemsProcessed(state.iterations());
-}
-
-void BM_queue_memory(benchmark::State& state)
-{
-    queue_cycle(state, &environment::memory_queue);
-}
-BENCHMARK(BM_queue_memory)->Threads(1)->Threads(2)->UseRealTime();
-
-void BM_queue_sqlite(benchmark::State& state)
-{
-    queue_cycle(state, &environment::sqlite_queue);
-}
-BENCHMARK(BM_queue_sqlite)->Threads(1)->Threads(2)->UseRealTime();
-
-void BM_queue_postgres(benchmark::State& state)
-{
-    queue_cycle(state, &environment::pg_queue);
-}
-BENCHMARK(BM_queue_postgres)->Threads(1)->Threads(2)->UseRealTime();
-
-void BM_queue_postgres_no_notify(benchmark::State& state)
-{
-    queue_cycle(state, &environment::pg_queue_quiet);
-}
-BENCHMARK(BM_queue_postgres_no_notify)->Threads(1)->Threads(2)->UseRealTime();
 
 }  // namespace

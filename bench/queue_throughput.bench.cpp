@@ -6,6 +6,8 @@
 //   memory  in_memory_job_queue
 //   sqlite  sqlite_job_queue on a file in the temporary folder (WAL, synchronous=NORMAL)
 //   redis   redis_job_queue on MEETINGBAAS_BENCH_REDIS_URL or MEETINGBAAS_TEST_REDIS_URL (server clock)
+//   postgres  postgres_job_queue on MEETINGBAAS_BENCH_POSTGRES_URL or MEETINGBAAS_TEST_POSTGRES_URL (server
+//           clock, NOTIFY on enqueue: the defaults), a pool of 2 connections, in a schema of its own
 // A backend is added with one setup function and one BENCHMARK line.
 #include <meetingbaas/sync/job_queue.hpp>
 #ifdef MEETINGBAAS_BENCH_SQLITE
@@ -14,6 +16,10 @@
 #ifdef MEETINGBAAS_BENCH_REDIS
 #include <meetingbaas/adapters/redis/hiredis.hpp>
 #include <meetingbaas/adapters/redis/job_queue.hpp>
+#endif
+
+#ifdef MEETINGBAAS_BENCH_POSTGRES
+#include <meetingbaas/adapters/postgres/job_queue.hpp>
 #endif
 
 #include <benchmark/benchmark.h>
@@ -111,6 +117,68 @@ void BM_queue_redis(benchmark::State& state)
 }
 #endif
 
+#ifdef MEETINGBAAS_BENCH_POSTGRES
+/// The queue and its schema ("mbbench_q_<pid>", dropped again at exit).
+struct postgres_bench_queue {
+    std::string url;
+    std::string schema = "mbbench_q_" + std::to_string(::getpid());
+    std::optional<mb::postgres_job_queue<>> queue;
+
+    postgres_bench_queue() = default;
+    postgres_bench_queue(const postgres_bench_queue&) = delete;
+    postgres_bench_queue& operator=(const postgres_bench_queue&) = delete;
+    postgres_bench_queue(postgres_bench_queue&&) = delete;
+    postgres_bench_queue& operator=(postgres_bench_queue&&) = delete;
+    ~postgres_bench_queue()
+    {
+        queue.reset();
+        drop_schema();
+    }
+    void drop_schema() const
+    {
+        if (url.empty()) return;
+        if (auto c = mb::pg::connection::open(url))
+            (void)c->exec("DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE");
+    }
+};
+postgres_bench_queue g_postgres;
+
+/// Opens the queue (thread 0, before the threads start together), or says why it could not.
+std::string open_postgres_queue()
+{
+    g_postgres.queue.reset();
+    for (const char* name : {"MEETINGBAAS_BENCH_POSTGRES_URL", "MEETINGBAAS_TEST_POSTGRES_URL"}) {
+        if (const char* v = std::getenv(name); v != nullptr && *v != '\0' && g_postgres.url.empty())
+            g_postgres.url = v;
+    }
+    if (g_postgres.url.empty()) return "set MEETINGBAAS_TEST_POSTGRES_URL";
+    g_postgres.drop_schema();
+    mb::pg::pool_options o;
+    o.conninfo = g_postgres.url;
+    o.max_connections = 2;
+    auto pool = mb::pg::pool::create(std::move(o));
+    if (!pool) return "cannot connect to PostgreSQL: " + mb::to_string(pool.error());
+    auto q = mb::postgres_job_queue<>::open(std::move(*pool), {}, {.schema = g_postgres.schema});
+    if (!q) return "cannot open the PostgreSQL queue: " + mb::to_string(q.error());
+    g_postgres.queue.emplace(std::move(*q));
+    return {};
+}
+std::string g_postgres_error;
+
+void BM_queue_postgres(benchmark::State& state)
+{
+    if (state.thread_index() == 0) g_postgres_error = open_postgres_queue();
+    for (auto _ : state) {
+        if (!g_postgres.queue) {  // every thread enters the loop (it starts together), then stops
+            state.SkipWithError(g_postgres_error.c_str());
+            break;
+        }
+        cycle(state, *g_postgres.queue, g_payload);
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+#endif
+
 }  // namespace
 
 BENCHMARK(BM_queue_memory)->UseRealTime()->MinTime(1.0)->Threads(1)->Threads(2);
@@ -119,4 +187,7 @@ BENCHMARK(BM_queue_sqlite)->UseRealTime()->MinTime(2.0)->Threads(1)->Threads(2);
 #endif
 #ifdef MEETINGBAAS_BENCH_REDIS
 BENCHMARK(BM_queue_redis)->UseRealTime()->MinTime(2.0)->Threads(1)->Threads(2);
+#endif
+#ifdef MEETINGBAAS_BENCH_POSTGRES
+BENCHMARK(BM_queue_postgres)->UseRealTime()->MinTime(2.0)->Threads(1)->Threads(2);
 #endif
