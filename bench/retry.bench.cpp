@@ -45,15 +45,14 @@ template <class Clock>
 void library_decisions(benchmark::State& state, Clock clock, std::int64_t* ticks)
 {
     mb::retry_budget budget({.max_tokens = 1000, .token_ratio = 1});
-    mb::retrier<mb::exponential_backoff, Clock> r(policy, clock, mb::splitmix64(42));
-    r.start({.deadline = clock.now() + std::chrono::hours(24 * 365), .budget = &budget});
+    mb::retrier r(policy, mb::retry_effects{.clock = clock, .random = mb::splitmix64(42), .budget = &budget});
+    r.start({.deadline = clock.now() + std::chrono::hours(24 * 365)});
     std::size_t i = 0;
     for (auto _ : state) {
-        if (!r.begin_attempt())
-            r.start({.deadline = clock.now() + std::chrono::hours(24 * 365), .budget = &budget});
+        if (!r.begin_attempt()) r.start({.deadline = clock.now() + std::chrono::hours(24 * 365)});
         const mb::retry_decision d = r.next(outcomes[i++ & 7U]);
         benchmark::DoNotOptimize(d);
-        if (!d) r.start({.deadline = clock.now() + std::chrono::hours(24 * 365), .budget = &budget});
+        if (!d) r.start({.deadline = clock.now() + std::chrono::hours(24 * 365)});
         if (ticks != nullptr) ++*ticks;
     }
     state.SetItemsProcessed(state.iterations());

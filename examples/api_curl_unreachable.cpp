@@ -22,8 +22,7 @@ int main()
     });
     meetingbaas::api_client client(
         meetingbaas::curl_http_client({.connect_timeout = 2s}),
-        {.api_key = "YOUR_API_KEY", .base_url = "http://127.0.0.1:9", .timeout = 3s},
-        meetingbaas::api_retry<>{.policy = quick});
+        {.api_key = "YOUR_API_KEY", .base_url = "http://127.0.0.1:9", .timeout = 3s, .retry = quick});
 
     const auto event = client.v1_get_event("f9dc9fa7-9eb9-4b53-b193-2b6834706c78");
     int rc = 1;

@@ -159,7 +159,7 @@ public:
 
     void start()
     {
-        retrier_.start({.idempotence = mb::idempotency::idempotent});  // v1 POST .../bot overwrites: safe
+        retrier_.start({.idempotence = mb::idempotence::idempotent});  // v1 POST .../bot overwrites: safe
         attempt();
     }
 

@@ -225,18 +225,6 @@ private:
     mb::sync_metrics* metrics_;
 };
 
-/// Sleeps between in-call retries, waking early on shutdown.
-struct stop_aware_sleeper {
-    std::stop_token stop;
-    void operator()(std::chrono::milliseconds d) const
-    {
-        std::mutex m;
-        std::condition_variable_any cv;
-        std::unique_lock lock(m);
-        cv.wait_for(lock, stop, d, [] { return false; });
-    }
-};
-
 /// In-call retries stay short (3 attempts within 6 s, 4 s per attempt: one call lasts at most about 10 s);
 /// longer outages are the job queue's business. An action's idempotency claim is leased for 15 s, longer
 /// than any call, so a claim left by a crashed process is only taken over once its last request is over.
@@ -437,17 +425,15 @@ int main(int argc, char** argv)
     for (int w = 0; w < cfg.workers; ++w) {
         workers.emplace_back([&, w] {
             using client_type = observed_client<mb::httplib_http_client>;
-            using retry_type =
-                mb::api_retry<mb::exponential_backoff, std::chrono::steady_clock, stop_aware_sleeper>;
             mb::api_client_options api_options;
             api_options.api_key = cfg.api_key;
             api_options.base_url = cfg.api_base_url;
             api_options.timeout = api_attempt_timeout;
-            retry_type retry;
-            retry.policy = in_call_policy;
-            retry.sleep = stop_aware_sleeper{stop.get_token()};
-            mb::api_client<client_type, retry_type> api(
-                client_type(mb::httplib_http_client(origin), stop.get_token(), metrics), api_options, retry);
+            api_options.retry = in_call_policy;
+            // In-call retry waits wake early on shutdown (mb::stop_aware_sleeper).
+            mb::api_client api(client_type(mb::httplib_http_client(origin), stop.get_token(), metrics),
+                               api_options,
+                               mb::retry_effects{.sleeper = mb::stop_aware_sleeper(stop.get_token())});
             mb::calendar_sync_options sync_options;
             sync_options.bot.bot_name = cfg.bot_name;
             sync_options.action_lease = action_claim_lease;

@@ -87,12 +87,11 @@ class operation : public std::enable_shared_from_this<operation> {
 public:
     operation(asio::io_context& io, int call, mb::retry_budget& budget, int& finished)
         : io_(io), timer_(io),
-          retrier_(policy, std::chrono::steady_clock{}, mb::splitmix64{}, print_hooks{call}), call_(call),
+          retrier_(policy, mb::retry_effects{.hooks = print_hooks{call}, .budget = &budget}), call_(call),
           finished_(finished)
     {
-        retrier_.start({.idempotence = mb::idempotency::idempotent,
-                        .deadline = std::chrono::steady_clock::now() + 2s,
-                        .budget = &budget});
+        retrier_.start(
+            {.idempotence = mb::idempotence::idempotent, .deadline = std::chrono::steady_clock::now() + 2s});
     }
 
     void attempt()
@@ -118,7 +117,9 @@ private:
 
     asio::io_context& io_;
     asio::steady_timer timer_;
-    mb::retrier<mb::exponential_backoff, std::chrono::steady_clock, mb::splitmix64, print_hooks> retrier_;
+    mb::retrier<mb::exponential_backoff, mb::retry_effects<std::chrono::steady_clock, mb::this_thread_sleeper,
+                                                           mb::splitmix64, print_hooks>>
+        retrier_;
     int call_;
     int& finished_;
 };

@@ -72,7 +72,7 @@ struct totals {
 template <class Backoff>
 totals simulate(const mb::retry_policy<Backoff>& policy, std::size_t clients, int runs)
 {
-    using retrier_t = mb::retrier<Backoff, sim_clock>;
+    using retrier_t = mb::retrier<Backoff, mb::retry_effects<sim_clock>>;
     totals sum;
     for (int run = 0; run < runs; ++run) {
         std::mt19937_64 net_rng(static_cast<std::uint64_t>(run) * 7919U + clients);
@@ -90,7 +90,9 @@ totals simulate(const mb::retry_policy<Backoff>& policy, std::size_t clients, in
         std::uint64_t version = 0;
         std::uint64_t calls = 0;
         for (std::size_t c = 0; c < clients; ++c) {
-            retriers.emplace_back(policy, clock, mb::splitmix64(static_cast<std::uint64_t>(run) << 20U | c));
+            retriers.emplace_back(policy, mb::retry_effects{.clock = clock,
+                                                            .random = mb::splitmix64(
+                                                                static_cast<std::uint64_t>(run) << 20U | c)});
             retriers.back().start();
             (void)retriers.back().begin_attempt();
             queue.push({now + net(), seq++, step::server_read, c, 0});
@@ -154,7 +156,7 @@ storm_totals storm(mb::retry_budget* budget)
 {
     constexpr auto policy = mb::checked(mb::retry_policy<>{
         .backoff = {.initial = 100ms, .multiplier = 2.0, .maximum = 2s}, .stop = mb::stop_after_attempts(5)});
-    using retrier_t = mb::retrier<mb::exponential_backoff, sim_clock>;
+    using retrier_t = mb::retrier<mb::exponential_backoff, mb::retry_effects<sim_clock>>;
     constexpr auto outage_end = sim_clock::time_point(std::chrono::seconds(10));
     constexpr std::size_t calls = 2000;  // one every 10 ms
     sim_clock::time_point now{};
@@ -164,7 +166,8 @@ storm_totals storm(mb::retry_budget* budget)
     std::priority_queue<event, std::vector<event>, std::greater<>> queue;
     std::uint64_t seq = 0;
     for (std::size_t c = 0; c < calls; ++c) {
-        retriers.emplace_back(policy, clock, mb::splitmix64(c));
+        retriers.emplace_back(
+            policy, mb::retry_effects{.clock = clock, .random = mb::splitmix64(c), .budget = budget});
         queue.push({sim_clock::time_point(std::chrono::milliseconds(10 * static_cast<std::int64_t>(c))),
                     seq++, step::server_write, c, 0});
     }
@@ -175,7 +178,7 @@ storm_totals storm(mb::retry_budget* budget)
         now = e.at;
         retrier_t& r = retriers[e.client];
         if (r.attempts() == 0) {
-            r.start({.budget = budget});
+            r.start();
             if (now < outage_end) ++t.outage_calls;
         }
         (void)r.begin_attempt();

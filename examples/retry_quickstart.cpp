@@ -42,9 +42,9 @@ int schedule_bot(mb::retry_budget& budget)
         return http_response{201, std::nullopt, {}};
     };
     const auto result = mb::retry(mb::meetingbaas_api_policy, send, to_outcome,
-                                  {.idempotence = mb::idempotency::idempotent,  // POST /bots deduplicates
-                                   .deadline = std::chrono::steady_clock::now() + 10s,
-                                   .budget = &budget});
+                                  {.idempotence = mb::idempotence::idempotent,  // POST /bots deduplicates
+                                   .deadline = std::chrono::steady_clock::now() + 10s},
+                                  mb::retry_effects{.budget = &budget});  // other effects: the defaults
     if (result.decision.reason != mb::stop_reason::succeeded) {
         std::printf("gave up after %u attempts: %s\n", result.attempts,
                     mb::to_string(result.decision.reason).data());

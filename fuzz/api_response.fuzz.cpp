@@ -75,9 +75,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     http.body.assign(reinterpret_cast<const char*>(data + 2), size - 2);
     differential(http.body);
 
-    meetingbaas::api_client<replay_client&> client(
-        http, {.api_key = "k", .base_url = "https://api.example.test", .max_pages = 4},
-        meetingbaas::api_retry<>{.policy = meetingbaas::no_retry_policy});
+    meetingbaas::api_client<replay_client&> client(http, {.api_key = "k",
+                                                          .base_url = "https://api.example.test",
+                                                          .max_pages = 4,
+                                                          .retry = meetingbaas::no_retry_policy});
     auto check = [](const auto& r) {
         if (!r) {
             const auto text = meetingbaas::to_string(r.error());

@@ -39,8 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             time_point now() const noexcept { return time_point(seconds(1)); }
         };
         constexpr auto policy = mb::checked(mb::retry_policy<>{.max_retry_after = seconds(30)});
-        mb::retrier<mb::exponential_backoff, fixed_clock> retrier(policy, fixed_clock{},
-                                                                  mb::splitmix64(size));
+        mb::retrier retrier(policy,
+                            mb::retry_effects{.clock = fixed_clock{}, .random = mb::splitmix64(size)});
         retrier.start();
         (void)retrier.begin_attempt();
         const auto d = retrier.next(mb::attempt_outcome::http(429, *r));

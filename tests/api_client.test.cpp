@@ -11,6 +11,7 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -37,9 +38,8 @@ struct recorded_sleeps {
     void operator()(std::chrono::milliseconds d) const { delays->push_back(d); }
 };
 
-using test_retry =
-    meetingbaas::api_retry<meetingbaas::exponential_backoff, std::chrono::steady_clock, recorded_sleeps>;
-using test_client = meetingbaas::api_client<fake_http_client, test_retry>;
+using test_effects = meetingbaas::retry_effects<std::chrono::steady_clock, recorded_sleeps>;
+using test_client = meetingbaas::api_client<fake_http_client, test_effects>;
 
 struct harness {
     fake_http_client fake;
@@ -48,7 +48,8 @@ struct harness {
 
     explicit harness(meetingbaas::api_client_options options = {.api_key = "secret-key",
                                                                 .base_url = "https://api.example.test"})
-        : client(fake, std::move(options), test_retry{.sleep = sleeps, .random = meetingbaas::splitmix64{7}})
+        : client(fake, std::move(options),
+                 test_effects{.sleeper = sleeps, .random = meetingbaas::splitmix64{7}})
     {}
 };
 
@@ -807,7 +808,7 @@ TEST_CASE("api_client with no_retry_policy makes exactly one attempt", "[api_cli
     fake_http_client fake;
     fake.respond(503, "").respond(200, "{}");
     meetingbaas::api_client<fake_http_client&> client(
-        fake, {.api_key = "k"}, meetingbaas::api_retry<>{.policy = meetingbaas::no_retry_policy});
+        fake, {.api_key = "k", .retry = meetingbaas::no_retry_policy});
     const auto r = client.v1_get_event("e1");
     REQUIRE_FALSE(r);
     CHECK(r.error().code == errc::retries_exhausted);
@@ -820,10 +821,10 @@ TEST_CASE("api_client limits each attempt's timeout to the policy's remaining ti
 {
     fake_http_client fake;
     fake.respond(200, read_data("api.v1.get_event.json"));
-    test_retry retry{.sleep = {}, .random = meetingbaas::splitmix64{1}};
-    retry.policy.stop = meetingbaas::stop_after_attempts(3) | meetingbaas::stop_after_elapsed(2s);
-    meetingbaas::api_client<fake_http_client&, test_retry> client(fake, {.api_key = "k", .timeout = 10s},
-                                                                  retry);
+    auto policy = meetingbaas::meetingbaas_api_policy;
+    policy.stop = meetingbaas::stop_after_attempts(3) | meetingbaas::stop_after_elapsed(2s);
+    meetingbaas::api_client<fake_http_client&, test_effects> client(
+        fake, {.api_key = "k", .timeout = 10s, .retry = policy}, {.random = meetingbaas::splitmix64{1}});
     REQUIRE(client.v1_get_event("e1"));
     CHECK(fake.requests()[0].timeout <= 2s);
     CHECK(fake.requests()[0].timeout > 1s);
@@ -842,4 +843,202 @@ TEST_CASE("api_error to_error keeps the code and names the operation", "[api_cli
     CHECK(plain.where == "GET /calendar_events/{uuid}");
     CHECK(plain.message == "HTTP 404 BotNotFound: Bot not found");
     CHECK(e.is_not_found());
+}
+
+TEST_CASE("api_client does not re-send a bot write that may have landed, and retries one that did not",
+          "[api_client]")
+{
+    meetingbaas::v1_bot_config v1_config;
+    v1_config.bot_name = "Notetaker";
+    meetingbaas::v2_bot_config v2_config;
+    v2_config.bot_name = "Notetaker";
+    const meetingbaas::v2_bot_target target{.series_id = "s1", .event_id = "ev1"};
+    SECTION("a dropped connection after sending: one attempt, may_have_been_applied")
+    {
+        const int which = GENERATE(0, 1, 2);
+        CAPTURE(which);
+        harness h;
+        h.fake.fail(meetingbaas::transport_errc::connection_dropped, true).respond(201, "{}");
+        const auto error = [&]() -> meetingbaas::api_error {
+            if (which == 0) return h.client.v1_schedule_bot("e1", v1_config).error();
+            if (which == 1) return h.client.v2_schedule_bots("cal", target, v2_config).error();
+            return h.client.v2_delete_bots("cal", target).error();
+        }();
+        CHECK(error.code == errc::transport_error);
+        CHECK(meetingbaas::may_have_been_applied(error));
+        CHECK(meetingbaas::classify(error) == meetingbaas::failure_class::transient);
+        CHECK(h.fake.requests().size() == 1);
+    }
+    SECTION("a 500 may have been applied too: not repeated")
+    {
+        harness h;
+        h.fake.respond(500, "oops").respond(200, event_list_json());
+        const auto r = h.client.v1_schedule_bot("e1", v1_config);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().http_status == 500);
+        CHECK(meetingbaas::may_have_been_applied(r.error()));
+        CHECK(h.fake.requests().size() == 1);
+    }
+    SECTION("refused before processing (connect failed, 429, 503): retried in-call")
+    {
+        harness h;
+        h.fake.fail(meetingbaas::transport_errc::connect_failed, false)
+            .respond(429, read_data("api.v2.error.429.json"))
+            .respond(503, "")
+            .respond(201, R"({"success":true,"data":[{"event_id":"ev1"}],"errors":[]})");
+        const auto r = h.client.v2_schedule_bots("cal", target, v2_config);
+        REQUIRE(r);
+        CHECK(h.fake.requests().size() == 4);
+    }
+    SECTION("the v1 DELETE stays idempotent: retried after a timeout")
+    {
+        harness h;
+        h.fake.fail(meetingbaas::transport_errc::timed_out, true).respond(200, event_list_json());
+        REQUIRE(h.client.v1_unschedule_bot("e1"));
+        CHECK(h.fake.requests().size() == 2);
+    }
+}
+
+TEST_CASE("outcome_of judges a give-up by the attempt it wraps, never as a fake status", "[api_client]")
+{
+    using meetingbaas::attempt_outcome;
+    using meetingbaas::failure_class;
+    using meetingbaas::outcome_kind;
+    SECTION("retries_exhausted over dropped connections stays a transport failure: transient")
+    {
+        harness h;
+        for (int i = 0; i < 5; ++i) h.fake.fail(meetingbaas::transport_errc::connection_dropped, true);
+        const auto r = h.client.v1_get_event("e1");
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == errc::retries_exhausted);
+        CHECK(r.error().last_attempt_code == errc::transport_error);
+        const auto o = meetingbaas::outcome_of(r.error());
+        CHECK(o.kind == outcome_kind::transport_maybe_sent);
+        CHECK(meetingbaas::classify(r.error()) == failure_class::transient);
+        CHECK_THAT(meetingbaas::to_string(r.error()), ContainsSubstring("connection_dropped"));
+        CHECK_THAT(meetingbaas::to_string(r.error()), ContainsSubstring("after 5 attempts"));
+    }
+    SECTION("a malformed 2xx is an unusable answer: transient, and the pointer is kept")
+    {
+        harness h;
+        h.fake.respond(200, R"({"uuid":42})");
+        const auto r = h.client.v1_get_event("e1");
+        REQUIRE_FALSE(r);
+        const auto o = meetingbaas::outcome_of(r.error());
+        CHECK(o.kind == outcome_kind::invalid_answer);
+        CHECK(o.status == 200);
+        CHECK(meetingbaas::classify(r.error()) == failure_class::transient);
+        CHECK(r.error().where == "/uuid");
+    }
+    SECTION("statuses keep their status, pushback and code")
+    {
+        meetingbaas::api_error e;
+        e.code = e.last_attempt_code = errc::api_error;
+        e.http_status = 429;
+        e.provider_code = "FST_ERR_DAILY_BOT_CAP_REACHED";
+        e.retry_after = 3600s;
+        const auto o = meetingbaas::outcome_of(e);
+        CHECK(o.kind == outcome_kind::http_status);
+        CHECK(o.status == 429);
+        CHECK(o.api_code == "FST_ERR_DAILY_BOT_CAP_REACHED");
+        CHECK(meetingbaas::classify(e) == failure_class::permanent);
+        e.code = errc::retries_exhausted;  // a wrapper keeps the verdict of what it wraps
+        CHECK(meetingbaas::classify(e) == failure_class::permanent);
+        e.provider_code = "FST_ERR_TOO_MANY_REQUESTS";
+        CHECK(meetingbaas::classify(e) == failure_class::throttled);
+        e.http_status = 400;
+        CHECK(meetingbaas::classify(e) == failure_class::permanent);
+    }
+    SECTION("local and argument failures")
+    {
+        meetingbaas::api_error e;
+        e.code = e.last_attempt_code = errc::storage_error;
+        CHECK(meetingbaas::classify(e) == failure_class::transient);
+        e.code = e.last_attempt_code = errc::invalid_argument;
+        CHECK(meetingbaas::classify(e) == failure_class::permanent);
+        e.code = e.last_attempt_code = errc::cancelled;
+        CHECK(meetingbaas::classify(e) == failure_class::transient);
+        e.code = errc::deadline_exceeded;  // no attempt could start
+        e.last_attempt_code = errc::deadline_exceeded;
+        CHECK(meetingbaas::outcome_of(e).kind == outcome_kind::cancelled);
+        e.code = e.last_attempt_code = errc::pagination_loop;
+        CHECK(meetingbaas::classify(e) == failure_class::transient);
+    }
+}
+
+TEST_CASE("api_client ends a call at once when its stop-aware sleeper is stopped", "[api_client]")
+{
+    fake_http_client fake;
+    fake.respond(503, "").respond(503, "").respond(200, read_data("api.v1.get_event.json"));
+    std::stop_source stop;
+    meetingbaas::api_client client(
+        fake, meetingbaas::api_client_options{.api_key = "k"},
+        meetingbaas::retry_effects{.sleeper = meetingbaas::stop_aware_sleeper(stop.get_token())});
+    stop.request_stop();  // shutdown began
+    const auto r = client.v1_get_event("e1");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == errc::cancelled);
+    CHECK(r.error().last_attempt_code == errc::http_status);  // the cause is kept
+    CHECK(r.error().http_status == 503);
+    CHECK(meetingbaas::classify(r.error()) == meetingbaas::failure_class::transient);
+    CHECK(fake.requests().size() == 1);
+}
+
+TEST_CASE("api_client validates its options, retry policy included, and refuses to send otherwise",
+          "[api_client]")
+{
+    CHECK(meetingbaas::validate(meetingbaas::api_client_options{.api_key = "k"}));
+    auto bad_policy = meetingbaas::meetingbaas_api_policy;
+    bad_policy.backoff.multiplier = 0.5;
+    struct row {
+        meetingbaas::api_client_options options;
+        errc code;
+        std::string where;
+    };
+    const auto r = GENERATE_COPY(values<row>({
+        {{.api_key = ""}, errc::invalid_argument, "api_key"},
+        {{.api_key = "k\r\nX-Injected: 1"}, errc::invalid_argument, "api_key"},
+        {{.api_key = "k", .base_url = "not a url"}, errc::invalid_url, "base_url"},
+        {{.api_key = "k", .base_url = "ftp://x"}, errc::invalid_url, "base_url"},
+        {{.api_key = "k", .timeout = 0ms}, errc::invalid_argument, "timeout"},
+        {{.api_key = "k", .retry = bad_policy}, errc::invalid_argument, "retry/backoff/multiplier"},
+    }));
+    CAPTURE(r.where);
+    const auto checked = meetingbaas::validate(r.options);
+    REQUIRE_FALSE(checked);
+    CHECK(checked.error().code == r.code);
+    CHECK(checked.error().where == r.where);
+    fake_http_client fake;
+    meetingbaas::api_client<fake_http_client&> client(fake, r.options);
+    REQUIRE_FALSE(client.validate());
+    CHECK(client.validate().error().where == r.where);
+    const auto call = client.v1_get_event("e1");
+    REQUIRE_FALSE(call);
+    CHECK(call.error().code == r.code);
+    CHECK(fake.requests().empty());
+}
+
+TEST_CASE("api_client::max_call_duration follows the policy and the per-attempt timeout", "[api_client]")
+{
+    fake_http_client fake;
+    meetingbaas::api_client<fake_http_client&> defaults(fake, {.api_key = "k"});
+    CHECK(defaults.max_call_duration() == 60s);
+    auto policy = meetingbaas::meetingbaas_api_policy;
+    policy.stop = meetingbaas::stop_after_attempts(3);
+    meetingbaas::api_client<fake_http_client&> short_calls(fake,
+                                                           {.api_key = "k", .timeout = 4s, .retry = policy});
+    CHECK(short_calls.max_call_duration() == 3 * 4s + 2 * 30s);  // waits up to max_retry_after (30 s)
+}
+
+TEST_CASE("an out-of-range v1_event_status is refused, never sent as upcoming", "[api_client]")
+{
+    constexpr auto bogus = static_cast<meetingbaas::v1_event_status>(9);
+    STATIC_REQUIRE(!meetingbaas::is_valid(bogus));
+    STATIC_REQUIRE(meetingbaas::to_string(bogus) == "(invalid v1_event_status)");
+    harness h;
+    const auto r = h.client.v1_list_events({.calendar_id = "c1", .status = bogus});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == errc::invalid_argument);
+    CHECK(r.error().where == "status");
+    CHECK(h.fake.requests().empty());
 }

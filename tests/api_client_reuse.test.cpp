@@ -44,8 +44,7 @@ struct reentering_client {
 struct no_sleep {
     void operator()(std::chrono::milliseconds) const noexcept {}
 };
-using quick_retry =
-    meetingbaas::api_retry<meetingbaas::exponential_backoff, std::chrono::steady_clock, no_sleep>;
+using quick_retry = meetingbaas::retry_effects<std::chrono::steady_clock, no_sleep>;
 
 std::string header(const meetingbaas::http_request& r, std::string_view name)
 {

@@ -65,6 +65,16 @@ TEST_CASE("to_string(http_method) gives the wire token", "[http]")
     STATIC_REQUIRE(noexcept(meetingbaas::to_string(meetingbaas::http_method::get)));
 }
 
+TEST_CASE("out-of-range enum values never look like valid ones", "[http]")
+{
+    constexpr auto bogus_method = static_cast<meetingbaas::http_method>(0);
+    STATIC_REQUIRE(!meetingbaas::is_valid(bogus_method));
+    STATIC_REQUIRE(meetingbaas::is_valid(meetingbaas::http_method::delete_));
+    STATIC_REQUIRE(meetingbaas::to_string(bogus_method) == "(invalid http_method)");
+    STATIC_REQUIRE(meetingbaas::to_string(static_cast<meetingbaas::transport_errc>(99)) ==
+                   "(invalid transport_errc)");
+}
+
 TEST_CASE("to_string(transport_errc) names every kind", "[http]")
 {
     using meetingbaas::transport_errc;

@@ -8,7 +8,10 @@
 #include <catch2/generators/catch_generators.hpp>
 
 #include <chrono>
+#include <stop_token>
 #include <string_view>
+#include <thread>
+#include <type_traits>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -27,10 +30,6 @@ constexpr auto plain_policy = meetingbaas::checked(meetingbaas::retry_policy<>{
     .jitter = meetingbaas::no_jitter,
     .stop = meetingbaas::stop_after_attempts(5),
 });
-
-template <class Policy = meetingbaas::retry_policy<>, class Hooks = meetingbaas::no_hooks>
-using test_options = meetingbaas::retry_options<meetingbaas::http_classifier, manual_clock, recording_sleeper,
-                                                meetingbaas::splitmix64, Hooks>;
 
 struct event_log {
     std::vector<meetingbaas::retry_event> events;
@@ -103,13 +102,33 @@ TEST_CASE("http_classifier can be extended by wrapping and its final codes repla
     STATIC_REQUIRE(extended(attempt_outcome::http(404)) == failure_class::permanent);
 }
 
-TEST_CASE("retry_is_safe gates non-idempotent requests on proof of not sending", "[retry]")
+TEST_CASE("retry_is_safe gates non-idempotent requests on proof that they were not applied", "[retry]")
 {
-    using meetingbaas::idempotency;
-    STATIC_REQUIRE(meetingbaas::retry_is_safe(attempt_outcome::maybe_sent(), idempotency::idempotent));
-    STATIC_REQUIRE(meetingbaas::retry_is_safe(attempt_outcome::not_sent(), idempotency::non_idempotent));
-    STATIC_REQUIRE(!meetingbaas::retry_is_safe(attempt_outcome::maybe_sent(), idempotency::non_idempotent));
-    STATIC_REQUIRE(!meetingbaas::retry_is_safe(attempt_outcome::http(503), idempotency::non_idempotent));
+    using meetingbaas::idempotence;
+    STATIC_REQUIRE(meetingbaas::retry_is_safe(attempt_outcome::maybe_sent(), idempotence::idempotent));
+    STATIC_REQUIRE(meetingbaas::retry_is_safe(attempt_outcome::not_sent(), idempotence::non_idempotent));
+    STATIC_REQUIRE(!meetingbaas::retry_is_safe(attempt_outcome::maybe_sent(), idempotence::non_idempotent));
+    // The server refused before processing: 408, 425, 429, 503 prove nothing was applied.
+    const int refused = GENERATE(408, 425, 429, 503);
+    CAPTURE(refused);
+    CHECK(meetingbaas::retry_is_safe(attempt_outcome::http(refused), idempotence::non_idempotent));
+    // 500, 502, 504 and an unusable 2xx may have been applied.
+    const int unknown = GENERATE(500, 502, 504);
+    CHECK_FALSE(meetingbaas::retry_is_safe(attempt_outcome::http(unknown), idempotence::non_idempotent));
+    STATIC_REQUIRE(
+        !meetingbaas::retry_is_safe(attempt_outcome::invalid_answer(200), idempotence::non_idempotent));
+    STATIC_REQUIRE(meetingbaas::retry_is_safe(attempt_outcome::cancelled(), idempotence::non_idempotent));
+}
+
+TEST_CASE("http_classifier: unusable answers, cancellation and local failures are transient", "[retry]")
+{
+    constexpr meetingbaas::http_classifier classify;
+    STATIC_REQUIRE(classify(attempt_outcome::invalid_answer(200)) == failure_class::transient);
+    STATIC_REQUIRE(classify(attempt_outcome::cancelled()) == failure_class::transient);
+    STATIC_REQUIRE(classify(attempt_outcome::local_failure()) == failure_class::transient);
+    STATIC_REQUIRE(classify(attempt_outcome::invalid_request()) == failure_class::permanent);
+    STATIC_REQUIRE(classify(attempt_outcome::http(429, {}, "DAILY_BOT_CAP_REACHED")) ==
+                   failure_class::permanent);
 }
 
 TEST_CASE("stop_policy composes with any-of semantics", "[retry]")
@@ -152,7 +171,8 @@ TEST_CASE("retry succeeds after two 503s with exactly the backoff slept", "[retr
     int calls = 0;
     const auto r = meetingbaas::retry(
         plain_policy, [&] { return ++calls < 3 ? attempt_outcome::http(503) : attempt_outcome::http(200); },
-        test_options<>{.clock = clock, .sleep = sleeper, .random = meetingbaas::splitmix64(1)});
+        {},
+        meetingbaas::retry_effects{.clock = clock, .sleeper = sleeper, .random = meetingbaas::splitmix64(1)});
     CHECK(calls == 3);
     CHECK(r.attempts == 3);
     CHECK(r.decision.reason == stop_reason::succeeded);
@@ -167,8 +187,8 @@ TEST_CASE("retry stops at max_attempts and reports it", "[retry]")
     manual_clock clock;
     recording_sleeper sleeper(clock);
     const auto r = meetingbaas::retry(
-        plain_policy, [] { return attempt_outcome::maybe_sent(); },
-        test_options<>{.clock = clock, .sleep = sleeper});
+        plain_policy, [] { return attempt_outcome::maybe_sent(); }, {},
+        meetingbaas::retry_effects{.clock = clock, .sleeper = sleeper});
     CHECK(r.attempts == 5);
     CHECK(r.decision.reason == stop_reason::attempts_exhausted);
     CHECK(meetingbaas::to_errc(r.decision.reason) == meetingbaas::errc::retries_exhausted);
@@ -186,7 +206,7 @@ TEST_CASE("retry does not retry a permanent failure", "[retry]")
             ++calls;
             return attempt_outcome::http(404);
         },
-        test_options<>{.clock = clock, .sleep = sleeper});
+        {}, meetingbaas::retry_effects{.clock = clock, .sleeper = sleeper});
     CHECK(calls == 1);
     CHECK(r.decision.reason == stop_reason::permanent_failure);
     CHECK(r.decision.classification == failure_class::permanent);
@@ -199,10 +219,9 @@ TEST_CASE("retry gives up on a non-idempotent request that may have been sent", 
     recording_sleeper sleeper(clock);
     int calls = 0;
     auto fn = [&] { return ++calls == 1 ? attempt_outcome::not_sent() : attempt_outcome::maybe_sent(); };
-    const auto r = meetingbaas::retry(plain_policy, fn,
-                                      test_options<>{.idempotence = meetingbaas::idempotency::non_idempotent,
-                                                     .clock = clock,
-                                                     .sleep = sleeper});
+    const auto r =
+        meetingbaas::retry(plain_policy, fn, {.idempotence = meetingbaas::idempotence::non_idempotent},
+                           meetingbaas::retry_effects{.clock = clock, .sleeper = sleeper});
     CHECK(calls == 2);  // the first failure proved nothing was sent: retried once
     CHECK(r.decision.reason == stop_reason::not_idempotent);
 }
@@ -226,9 +245,9 @@ TEST_CASE("retry treats Retry-After as a floor, capped by max_retry_after", "[re
         std::vector<meetingbaas::delay_source>* out;
         void on_retry(const meetingbaas::retry_event& e) const { out->push_back(e.source); }
     };
-    const auto r = meetingbaas::retry(policy, fn,
-                                      test_options<meetingbaas::retry_policy<>, source_hooks>{
-                                          .clock = clock, .sleep = sleeper, .hooks = source_hooks{&sources}});
+    const auto r = meetingbaas::retry(
+        policy, fn, {},
+        meetingbaas::retry_effects{.clock = clock, .sleeper = sleeper, .hooks = source_hooks{&sources}});
     CHECK(r.decision.reason == stop_reason::succeeded);
     CHECK(sleeper.delays() == std::vector<milliseconds>{2s, 200ms, 5s});
     using meetingbaas::delay_source;
@@ -248,8 +267,8 @@ TEST_CASE("retry never starts a sleep that would cross the deadline", "[retry]")
         return attempt_outcome::http(500);
     };
     const auto deadline = clock.now() + 1s;
-    const auto r = meetingbaas::retry(policy, fn,
-                                      test_options<>{.deadline = deadline, .clock = clock, .sleep = sleeper});
+    const auto r = meetingbaas::retry(policy, fn, {.deadline = deadline},
+                                      meetingbaas::retry_effects{.clock = clock, .sleeper = sleeper});
     CHECK(r.decision.reason == stop_reason::deadline_exceeded);
     CHECK(r.decision.source == meetingbaas::delay_source::deadline);
     CHECK(meetingbaas::to_errc(r.decision.reason) == meetingbaas::errc::deadline_exceeded);
@@ -267,8 +286,8 @@ TEST_CASE("retry honours max_elapsed as a distinct stop reason", "[retry]")
     auto policy = plain_policy;
     policy.stop = meetingbaas::stop_after_elapsed(1s);
     const auto r = meetingbaas::retry(
-        policy, [] { return attempt_outcome::maybe_sent(); },
-        test_options<>{.clock = clock, .sleep = sleeper});
+        policy, [] { return attempt_outcome::maybe_sent(); }, {},
+        meetingbaas::retry_effects{.clock = clock, .sleeper = sleeper});
     CHECK(r.decision.reason == stop_reason::elapsed_exhausted);
     CHECK(sleeper.delays() == std::vector<milliseconds>{100ms, 200ms, 400ms});  // 700 ms; +800 crosses 1 s
 }
@@ -284,7 +303,7 @@ TEST_CASE("retry does not start an attempt after the deadline passed", "[retry]"
             ++calls;
             return attempt_outcome::succeeded();
         },
-        test_options<>{.deadline = clock.now() - 1ms, .clock = clock, .sleep = sleeper});
+        {.deadline = clock.now() - 1ms}, meetingbaas::retry_effects{.clock = clock, .sleeper = sleeper});
     CHECK(calls == 0);
     CHECK_FALSE(r.last);
     CHECK(r.decision.reason == stop_reason::deadline_exceeded);
@@ -297,8 +316,8 @@ TEST_CASE("retry charges the attempt reserve against the deadline", "[retry]")
     auto policy = plain_policy;
     policy.attempt_reserve = 500ms;
     const auto r = meetingbaas::retry(
-        policy, [] { return attempt_outcome::http(502); },
-        test_options<>{.deadline = clock.now() + 1s, .clock = clock, .sleep = sleeper});
+        policy, [] { return attempt_outcome::http(502); }, {.deadline = clock.now() + 1s},
+        meetingbaas::retry_effects{.clock = clock, .sleeper = sleeper});
     // at 0 ms: 100 + 500 < 1000 left (ok); at 100 ms: 200 + 500 < 900 (ok); at 300 ms: 400 + 500 >= 700: stop
     CHECK(sleeper.delays() == std::vector<milliseconds>{100ms, 200ms});
     CHECK(r.decision.reason == stop_reason::deadline_exceeded);
@@ -315,7 +334,7 @@ TEST_CASE("retry passes the permit to functions that want the time left", "[retr
             budgets.push_back(p.time_left.value_or(milliseconds(-1)));
             return p.attempt < 3 ? attempt_outcome::http(500) : attempt_outcome::http(200);
         },
-        test_options<>{.deadline = clock.now() + 10s, .clock = clock, .sleep = sleeper});
+        {.deadline = clock.now() + 10s}, meetingbaas::retry_effects{.clock = clock, .sleeper = sleeper});
     CHECK(r.attempts == 3);
     CHECK(budgets == std::vector<milliseconds>{10s, 9900ms, 9700ms});
 }
@@ -331,8 +350,8 @@ TEST_CASE("retry maps arbitrary results through an observer", "[retry]")
     int calls = 0;
     const auto r = meetingbaas::retry(
         plain_policy, [&] { return response{++calls < 2 ? 500 : 200, calls}; },
-        [](const response& resp) { return attempt_outcome::http(resp.status); },
-        test_options<>{.clock = clock, .sleep = sleeper});
+        [](const response& resp) { return attempt_outcome::http(resp.status); }, {},
+        meetingbaas::retry_effects{.clock = clock, .sleeper = sleeper});
     REQUIRE(r.last);
     CHECK(r.last->body == 2);
     CHECK(r.decision.reason == stop_reason::succeeded);
@@ -346,9 +365,8 @@ TEST_CASE("hooks see attempts, retries and the give-up with delay, source and cl
     auto policy = plain_policy;
     policy.stop = meetingbaas::stop_after_attempts(3);
     const auto r = meetingbaas::retry(
-        policy, [] { return attempt_outcome::http(503, 150ms); },
-        test_options<meetingbaas::retry_policy<>, logging_hooks>{
-            .clock = clock, .sleep = sleeper, .hooks = logging_hooks{&log}});
+        policy, [] { return attempt_outcome::http(503, 150ms); }, {},
+        meetingbaas::retry_effects{.clock = clock, .sleeper = sleeper, .hooks = logging_hooks{&log}});
     CHECK(r.decision.reason == stop_reason::attempts_exhausted);
     using K = meetingbaas::retry_event_kind;
     REQUIRE(log.events.size() == 6);
@@ -372,8 +390,8 @@ TEST_CASE("hooks see attempts, retries and the give-up with delay, source and cl
 TEST_CASE("retrier step API drives retries without sleeping", "[retry]")
 {
     manual_clock clock;
-    meetingbaas::retrier<meetingbaas::exponential_backoff, manual_clock> r(plain_policy, clock,
-                                                                           meetingbaas::splitmix64(3));
+    meetingbaas::retrier r(plain_policy,
+                           meetingbaas::retry_effects{.clock = clock, .random = meetingbaas::splitmix64(3)});
     r.start({.deadline = clock.now() + 10s});
     auto p = r.begin_attempt();
     REQUIRE(p);
@@ -393,10 +411,11 @@ TEST_CASE("retrier step API drives retries without sleeping", "[retry]")
 TEST_CASE("retrier state can be saved and resumed by a job queue", "[retry]")
 {
     manual_clock clock;
-    using retrier_t = meetingbaas::retrier<meetingbaas::exponential_backoff, manual_clock>;
+    using retrier_t =
+        meetingbaas::retrier<meetingbaas::exponential_backoff, meetingbaas::retry_effects<manual_clock>>;
     meetingbaas::retry_state<manual_clock> saved;
     {
-        retrier_t r(plain_policy, clock, meetingbaas::splitmix64(3));
+        retrier_t r(plain_policy, {.clock = clock, .random = meetingbaas::splitmix64(3)});
         r.start();
         REQUIRE(r.begin_attempt());
         REQUIRE(r.next(attempt_outcome::http(503)));
@@ -407,7 +426,7 @@ TEST_CASE("retrier state can be saved and resumed by a job queue", "[retry]")
         saved = r.state();
     }
     clock.advance(200ms);
-    retrier_t again(plain_policy, clock, meetingbaas::splitmix64(4));
+    retrier_t again(plain_policy, {.clock = clock, .random = meetingbaas::splitmix64(4)});
     again.resume(saved);
     const auto p = again.begin_attempt();
     REQUIRE(p);
@@ -461,9 +480,9 @@ TEST_CASE("a refused attempt reports the last classification to the give-up hook
 {
     manual_clock clock;
     event_log log;
-    meetingbaas::retrier<meetingbaas::exponential_backoff, manual_clock, meetingbaas::splitmix64,
-                         logging_hooks>
-        r(plain_policy, clock, meetingbaas::splitmix64(1), logging_hooks{&log});
+    meetingbaas::retrier r(plain_policy, meetingbaas::retry_effects{.clock = clock,
+                                                                    .random = meetingbaas::splitmix64(1),
+                                                                    .hooks = logging_hooks{&log}});
     r.start({.deadline = clock.now() + 1s});
     REQUIRE(r.begin_attempt());
     const auto d = r.next(attempt_outcome::http(503));
@@ -476,4 +495,114 @@ TEST_CASE("a refused attempt reports the last classification to the give-up hook
     CHECK(log.events.back().kind == meetingbaas::retry_event_kind::give_up);
     CHECK(log.events.back().classification == failure_class::throttled);
     CHECK(log.events.back().reason == stop_reason::deadline_exceeded);
+}
+
+TEST_CASE("retry_effects deduces its types from the members that are set", "[retry]")
+{
+    manual_clock clock;
+    recording_sleeper sleeper(clock);
+    // Changing only the sleeper restates nothing else.
+    meetingbaas::retry_effects only_sleeper{.sleeper = sleeper};
+    STATIC_REQUIRE(std::is_same_v<decltype(only_sleeper),
+                                  meetingbaas::retry_effects<std::chrono::steady_clock, recording_sleeper>>);
+    meetingbaas::retry_budget budget;
+    meetingbaas::retry_effects only_budget{.budget = &budget};
+    STATIC_REQUIRE(std::is_same_v<decltype(only_budget), meetingbaas::retry_effects<>>);
+    CHECK(only_budget.budget == &budget);
+    meetingbaas::retry_effects clock_and_hooks{.clock = clock, .hooks = logging_hooks{nullptr}};
+    STATIC_REQUIRE(std::is_same_v<decltype(clock_and_hooks),
+                                  meetingbaas::retry_effects<manual_clock, meetingbaas::this_thread_sleeper,
+                                                             meetingbaas::splitmix64, logging_hooks>>);
+    // The retrier deduces its backoff from the policy and its effects from the effects.
+    meetingbaas::retrier r(plain_policy, clock_and_hooks);
+    STATIC_REQUIRE(std::is_same_v<decltype(r)::clock_type, manual_clock>);
+}
+
+TEST_CASE("the effects' budget and classifier drive retry()", "[retry]")
+{
+    manual_clock clock;
+    recording_sleeper sleeper(clock);
+    // A classifier that makes 404 transient (e.g. an eventually consistent read).
+    constexpr auto not_found_is_transient = [](const attempt_outcome& o) {
+        if (o.kind == meetingbaas::outcome_kind::http_status && o.status == 404)
+            return failure_class::transient;
+        return meetingbaas::http_classifier{}(o);
+    };
+    int calls = 0;
+    const auto r = meetingbaas::retry(
+        plain_policy, [&] { return ++calls < 3 ? attempt_outcome::http(404) : attempt_outcome::http(200); },
+        {},
+        meetingbaas::retry_effects{.clock = clock, .sleeper = sleeper, .classifier = not_found_is_transient});
+    CHECK(r.decision.reason == stop_reason::succeeded);
+    CHECK(calls == 3);
+
+    // A drained budget stops retries.
+    meetingbaas::retry_budget budget({.max_tokens = 2, .token_ratio = 0.1});
+    budget.on_failure();
+    budget.on_failure();
+    const auto denied = meetingbaas::retry(
+        plain_policy, [] { return attempt_outcome::http(503); }, {},
+        meetingbaas::retry_effects{.clock = clock, .sleeper = sleeper, .budget = &budget});
+    CHECK(denied.decision.reason == stop_reason::budget_exhausted);
+    CHECK(denied.attempts == 1);
+}
+
+TEST_CASE("an interrupted sleeper ends retry() with stop_reason::cancelled", "[retry]")
+{
+    std::stop_source stop;
+    int calls = 0;
+    struct stopping_sleeper {
+        std::stop_source* stop;
+        bool operator()(milliseconds) const
+        {
+            stop->request_stop();  // shutdown begins while we wait
+            return false;
+        }
+    };
+    event_log log;
+    const auto r = meetingbaas::retry(
+        plain_policy,
+        [&] {
+            ++calls;
+            return attempt_outcome::http(503);
+        },
+        {}, meetingbaas::retry_effects{.sleeper = stopping_sleeper{&stop}, .hooks = logging_hooks{&log}});
+    CHECK(calls == 1);
+    CHECK(r.decision.reason == stop_reason::cancelled);
+    CHECK(meetingbaas::to_errc(r.decision.reason) == meetingbaas::errc::cancelled);
+    CHECK(r.slept == 0ms);
+    REQUIRE_FALSE(log.events.empty());
+    CHECK(log.events.back().kind == meetingbaas::retry_event_kind::give_up);
+    CHECK(log.events.back().reason == stop_reason::cancelled);
+}
+
+TEST_CASE("stop_aware_sleeper wakes early on a stop request and says so", "[retry]")
+{
+    std::stop_source stop;
+    const meetingbaas::stop_aware_sleeper sleeper(stop.get_token());
+    CHECK(sleeper(1ms));  // not stopped: sleeps and reports true
+    std::jthread stopper([&stop] {
+        std::this_thread::sleep_for(50ms);
+        stop.request_stop();
+    });
+    const auto started = std::chrono::steady_clock::now();
+    CHECK_FALSE(sleeper(std::chrono::seconds(30)));
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+    CHECK_FALSE(sleeper(1ms));                      // already stopped: returns at once
+    CHECK(meetingbaas::stop_aware_sleeper{}(1ms));  // without a token it never stops
+}
+
+TEST_CASE("max_call_duration bounds one call by the elapsed limit, else by attempts and waits", "[retry]")
+{
+    STATIC_REQUIRE(meetingbaas::max_call_duration(meetingbaas::meetingbaas_api_policy, 30s) == 60s);
+    constexpr auto attempts_only = meetingbaas::checked(
+        meetingbaas::retry_policy<>{.backoff = {.initial = 100ms, .multiplier = 2.0, .maximum = 1s},
+                                    .stop = meetingbaas::stop_after_attempts(3),
+                                    .max_retry_after = 5s});
+    // 3 attempts of 2 s + 2 waits of at most max(1 s cap, 5 s pushback)
+    STATIC_REQUIRE(meetingbaas::max_call_duration(attempts_only, 2s) == 16s);
+    // a short elapsed limit wins
+    constexpr auto both = meetingbaas::checked(meetingbaas::retry_policy<>{
+        .stop = meetingbaas::stop_after_attempts(3) | meetingbaas::stop_after_elapsed(6s)});
+    STATIC_REQUIRE(meetingbaas::max_call_duration(both, 4s) == 6s);
 }

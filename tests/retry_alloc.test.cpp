@@ -47,14 +47,12 @@ TEST_CASE("blocking retry performs no heap allocation", "[retry]")
         .backoff = {.initial = 10ms, .multiplier = 1.5, .maximum = 1s},
         .jitter = meetingbaas::decorrelated_jitter,
         .stop = meetingbaas::stop_after_attempts(20) | meetingbaas::stop_after_elapsed(1h)});
-    meetingbaas::retry_options<meetingbaas::http_classifier, meetingbaas::test::manual_clock,
-                               meetingbaas::test::recording_sleeper, meetingbaas::splitmix64, counting_hooks>
-        options{.deadline = clock.now() + 1h,
-                .budget = &budget,
-                .clock = clock,
-                .sleep = sleeper,
-                .random = meetingbaas::splitmix64(5),
-                .hooks = counting_hooks{&events}};
+    const meetingbaas::call_options<meetingbaas::test::manual_clock> call{.deadline = clock.now() + 1h};
+    const meetingbaas::retry_effects effects{.clock = clock,
+                                             .sleeper = sleeper,
+                                             .random = meetingbaas::splitmix64(5),
+                                             .hooks = counting_hooks{&events},
+                                             .budget = &budget};
     int calls = 0;
     auto fn = [&] {
         ++calls;
@@ -63,7 +61,7 @@ TEST_CASE("blocking retry performs no heap allocation", "[retry]")
     };
 
     const allocation_scope scope;
-    const auto r = meetingbaas::retry(policy, fn, options);
+    const auto r = meetingbaas::retry(policy, fn, call, effects);
     const std::size_t allocations = scope.count();
 
     CHECK(allocations == 0);
@@ -98,12 +96,13 @@ TEST_CASE("step API performs no heap allocation over 10,000 attempts", "[retry]"
         meetingbaas::retry_policy<>{.backoff = {.initial = 1ms, .multiplier = 2.0, .maximum = 10s},
                                     .jitter = meetingbaas::full_jitter,
                                     .stop = meetingbaas::stop_after_attempts(20'000)});
-    meetingbaas::retrier<meetingbaas::exponential_backoff, meetingbaas::test::manual_clock> r(
-        policy, clock, meetingbaas::splitmix64(9));
+    meetingbaas::retrier r(
+        policy,
+        meetingbaas::retry_effects{.clock = clock, .random = meetingbaas::splitmix64(9), .budget = &budget});
     std::size_t retries = 0;
 
     const allocation_scope scope;
-    r.start({.budget = &budget});
+    r.start();
     for (int i = 0; i < 10'000; ++i) {
         if (!r.begin_attempt()) break;
         // Alternate a throttled failure and a success so that the budget refills.
@@ -112,7 +111,7 @@ TEST_CASE("step API performs no heap allocation over 10,000 attempts", "[retry]"
             ++retries;
             clock.advance(d.delay);
         } else {
-            r.start({.budget = &budget});
+            r.start();
         }
     }
     const std::size_t allocations = scope.count();

@@ -46,10 +46,8 @@ TEST_CASE("retry_budget denial is a distinct stop reason", "[retry_budget]")
                                     .jitter = meetingbaas::no_jitter,
                                     .stop = meetingbaas::stop_after_attempts(10)});
     const auto r = meetingbaas::retry(
-        policy, [] { return attempt_outcome::http(503); },
-        meetingbaas::retry_options<meetingbaas::http_classifier, meetingbaas::test::manual_clock,
-                                   meetingbaas::test::recording_sleeper>{
-            .budget = &budget, .clock = clock, .sleep = sleeper});
+        policy, [] { return attempt_outcome::http(503); }, {},
+        meetingbaas::retry_effects{.clock = clock, .sleeper = sleeper, .budget = &budget});
     // tokens 4 -> 3 (retry), 3 -> 2 (2 is max/2: denied)
     CHECK(r.attempts == 2);
     CHECK(r.decision.reason == stop_reason::budget_exhausted);
@@ -103,12 +101,12 @@ TEST_CASE("a shared retry_budget stops a retry storm during an outage", "[retry_
                     ++attempts;
                     return attempt_outcome::http(503);
                 },
-                meetingbaas::retry_options<meetingbaas::http_classifier, meetingbaas::test::manual_clock,
-                                           meetingbaas::test::recording_sleeper>{
-                    .budget = budget,
-                    .clock = clock,
-                    .sleep = sleeper,
-                    .random = meetingbaas::splitmix64(static_cast<std::uint64_t>(call))});
+                {},
+                meetingbaas::retry_effects{.clock = clock,
+                                           .sleeper = sleeper,
+                                           .random =
+                                               meetingbaas::splitmix64(static_cast<std::uint64_t>(call)),
+                                           .budget = budget});
             if (r.decision.reason == stop_reason::budget_exhausted) ++budget_stops;
         }
         return std::pair{attempts, budget_stops};

@@ -84,13 +84,11 @@ std::pair<stop_reason, int> run_random_operation(std::uint64_t seed)
     const bool has_deadline = pick(g, 0, 2) != 0;
     const auto deadline = start + milliseconds(pick(g, 1, 200'000));
     meetingbaas::retry_budget budget({.max_tokens = 20, .token_ratio = 0.5});
-    meetingbaas::retrier<meetingbaas::exponential_backoff, manual_clock> r(policy, clock,
-                                                                           splitmix64(seed * 7919));
+    meetingbaas::retrier r(policy, meetingbaas::retry_effects{
+                                       .clock = clock, .random = splitmix64(seed * 7919), .budget = &budget});
     const auto idempotence =
-        pick(g, 0, 4) == 0 ? meetingbaas::idempotency::non_idempotent : meetingbaas::idempotency::idempotent;
-    r.start({.idempotence = idempotence,
-             .deadline = has_deadline ? std::optional(deadline) : std::nullopt,
-             .budget = &budget});
+        pick(g, 0, 4) == 0 ? meetingbaas::idempotence::non_idempotent : meetingbaas::idempotence::idempotent;
+    r.start({.idempotence = idempotence, .deadline = has_deadline ? std::optional(deadline) : std::nullopt});
 
     const auto cap = std::max(policy.backoff.maximum, policy.max_retry_after);
     int retries = 0;
@@ -121,9 +119,8 @@ std::pair<stop_reason, int> run_random_operation(std::uint64_t seed)
         REQUIRE(d.delay <= cap);
         if (d.source == meetingbaas::delay_source::backoff) REQUIRE(d.delay <= policy.backoff.maximum);
         if (o.retry_after) REQUIRE(d.delay >= std::min(*o.retry_after, policy.max_retry_after));
-        if (idempotence == meetingbaas::idempotency::non_idempotent) {
-            REQUIRE(o.kind == meetingbaas::outcome_kind::transport_not_sent);
-        }
+        if (idempotence == meetingbaas::idempotence::non_idempotent)
+            REQUIRE(meetingbaas::proves_not_applied(o));
         if (has_deadline) REQUIRE(clock.now() + d.delay + policy.attempt_reserve < deadline);
         if (policy.stop.max_elapsed != milliseconds::max()) {
             REQUIRE(meetingbaas::detail::saturating_ms(clock.now() - start) + d.delay +
@@ -197,10 +194,8 @@ TEST_CASE("property: the same seed gives the same delays", "[retry]")
         manual_clock clock;
         meetingbaas::test::recording_sleeper sleeper(clock);
         (void)meetingbaas::retry(
-            policy, [] { return attempt_outcome::http(503); },
-            meetingbaas::retry_options<meetingbaas::http_classifier, manual_clock,
-                                       meetingbaas::test::recording_sleeper>{
-                .clock = clock, .sleep = sleeper, .random = splitmix64(seed)});
+            policy, [] { return attempt_outcome::http(503); }, {},
+            meetingbaas::retry_effects{.clock = clock, .sleeper = sleeper, .random = splitmix64(seed)});
         return sleeper.delays();
     };
     CHECK(run() == run());

@@ -46,17 +46,20 @@ inline constexpr meetingbaas::retry_policy<meetingbaas::exponential_backoff> fas
     });
 
 inline meetingbaas::api_client_options client_options(const api& server,
-                                                      std::chrono::milliseconds timeout = 5s)
+                                                      std::chrono::milliseconds timeout = 5s,
+                                                      meetingbaas::retry_policy<> policy = fast_policy)
 {
-    return {.api_key = server.settings().api_key, .base_url = server.base_url(), .timeout = timeout};
+    return {.api_key = server.settings().api_key,
+            .base_url = server.base_url(),
+            .timeout = timeout,
+            .retry = policy};
 }
 
 template <class Client>
 auto make_api_client(Client http, const api& server, std::chrono::milliseconds timeout = 5s)
 {
-    return meetingbaas::api_client<Client>(
-        std::move(http), client_options(server, timeout),
-        meetingbaas::api_retry<>{.policy = fast_policy, .random = meetingbaas::splitmix64{3}});
+    return meetingbaas::api_client<Client>(std::move(http), client_options(server, timeout),
+                                           meetingbaas::retry_effects{.random = meetingbaas::splitmix64{3}});
 }
 
 inline meetingbaas::http_request request(meetingbaas::http_method method, std::string url,
@@ -172,6 +175,27 @@ void raw_connect_failure_is_not_sent(Make make)
     CHECK(r.error().kind == meetingbaas::transport_errc::connect_failed);
     CHECK_FALSE(r.error().may_have_been_sent);
     CHECK_FALSE(r.error().message.empty());
+}
+
+template <class Make>
+void raw_refuses_an_invalid_method(Make make)
+{
+    api server;
+    start(server);
+    auto http = make(server.base_url());
+    // An out-of-range value must never be sent as some plausible method (it used to go out as "GET").
+    const auto bogus = static_cast<meetingbaas::http_method>(77);
+    CHECK_FALSE(meetingbaas::is_valid(bogus));
+    CHECK(meetingbaas::to_string(bogus) == "(invalid http_method)");
+    const auto r = http.send(request(bogus, server.base_url() + "/_echo", "{}"));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().kind == meetingbaas::transport_errc::invalid_request);
+    CHECK_FALSE(r.error().may_have_been_sent);
+    CHECK(server.calls().empty());  // nothing reached the server
+    // and the client still works
+    const auto again = http.send(request(meetingbaas::http_method::get, server.base_url() + "/_echo"));
+    REQUIRE(again);
+    CHECK(again->status == 200);
 }
 
 template <class Make>
@@ -654,7 +678,17 @@ void client_v2_schedules_updates_and_deletes_a_bot(Make make)
           nlohmann::json::parse(R"({"bot_name":"Notetaker","entry_message":"Recording for Acme",
                                     "extra":{"tenant":"acme"},"recording_mode":"audio_only"})"));
 
-    server.inject(api::fault::drop);  // the first DELETE loses its answer: retried, body included
+    // The first DELETE loses its answer: it may have been applied, so it is not repeated blindly (a second
+    // DELETE of the same event would answer 404). The caller reads the event again: the bot is still
+    // there (the fake dropped the request before handling it), so the DELETE is sent again, body included.
+    server.inject(api::fault::drop);
+    const auto lost = client.v2_delete_bots(v2_calendar, target);
+    REQUIRE_FALSE(lost);
+    CHECK(lost.error().code == meetingbaas::errc::transport_error);
+    CHECK(meetingbaas::may_have_been_applied(lost.error()));
+    const auto reread = client.v2_get_event(v2_calendar, v2_zoom);
+    REQUIRE(reread);
+    CHECK(reread->bot_scheduled);
     const auto deleted = client.v2_delete_bots(v2_calendar, target);
     REQUIRE(deleted);
     CHECK(deleted->succeeded == ids({v2_zoom}));
@@ -812,8 +846,7 @@ void client_v2_honours_retry_after_in_the_body(Make make)
     std::ifstream in(MEETINGBAAS_TEST_DATA_DIR "/api.v2.error.429.json", std::ios::binary);
     const auto fixture = nlohmann::json::parse(std::string(std::istreambuf_iterator<char>(in), {}));
     meetingbaas::api_client<decltype(make(server.base_url()))> once(
-        make(server.base_url()), client_options(server),
-        meetingbaas::api_retry<>{.policy = meetingbaas::no_retry_policy});
+        make(server.base_url()), client_options(server, 5s, meetingbaas::no_retry_policy));
     server.inject(api::fault::status_429);
     const auto refused = once.v2_schedule_bots(
         v2_calendar, {.series_id = v2_weekly_series, .event_id = std::string(v2_weekly_1)}, notetaker());

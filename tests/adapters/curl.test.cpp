@@ -28,6 +28,11 @@ TEST_CASE("curl_http_client reports a refused connection as connect_failed, not 
     scenarios::raw_connect_failure_is_not_sent(make);
 }
 
+TEST_CASE("curl_http_client refuses a method that is not an http_method value", "[adapters][curl]")
+{
+    scenarios::raw_refuses_an_invalid_method(make);
+}
+
 TEST_CASE("curl_http_client times out a slow reply and recovers", "[adapters][curl]")
 {
     scenarios::raw_slow_reply_times_out(make);

@@ -29,6 +29,11 @@ TEST_CASE("httplib_http_client reports a refused connection as connect_failed, n
     scenarios::raw_connect_failure_is_not_sent(make);
 }
 
+TEST_CASE("httplib_http_client refuses a method that is not an http_method value", "[adapters][httplib]")
+{
+    scenarios::raw_refuses_an_invalid_method(make);
+}
+
 TEST_CASE("httplib_http_client times out a slow reply and recovers", "[adapters][httplib]")
 {
     scenarios::raw_slow_reply_times_out(make);

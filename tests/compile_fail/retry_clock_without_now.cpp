@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Must not compile: a retrier's clock needs a now() member; the diagnostic names retry_clock.
+// Must not compile: the retry effects' clock needs a now() member; the diagnostic names retry_clock.
 #include <meetingbaas/retry/retrier.hpp>
 
 #include <chrono>
@@ -11,7 +11,7 @@ struct clock_without_now {
 
 int main()
 {
-    meetingbaas::retrier<meetingbaas::exponential_backoff, clock_without_now> r(
+    meetingbaas::retrier<meetingbaas::exponential_backoff, meetingbaas::retry_effects<clock_without_now>> r(
         meetingbaas::meetingbaas_api_policy);
     return static_cast<int>(r.attempts());
 }

@@ -278,6 +278,10 @@ public:
             return transport_error{transport_errc::invalid_request, false,
                                    "libcurl: curl_options::share was rejected (CURLOPT_SHARE)"};
         }
+        if (!is_valid(request.method)) {
+            return transport_error{transport_errc::invalid_request, false,
+                                   "libcurl: the request's method is not an http_method value"};
+        }
         CURL* h = handle_;
         const bool with_body = sends_body(request);
         if (!headers_current_ || with_body != header_list_for_body_ || request.headers != header_fields_) {

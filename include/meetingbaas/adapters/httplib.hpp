@@ -113,6 +113,10 @@ public:
             return transport_error{transport_errc::invalid_request, false,
                                    "cpp-httplib: the client's origin is not a usable http(s) URL"};
         }
+        if (!is_valid(request.method)) {
+            return transport_error{transport_errc::invalid_request, false,
+                                   "cpp-httplib: the request's method is not an http_method value"};
+        }
         const auto target = detail::split_url(request.url);
         const auto own = detail::split_url(origin_);  // not cached: views into origin_ would dangle on move
         if (!target || !own || !detail::same_origin(*target, *own)) {

@@ -80,6 +80,63 @@ struct api_error {
     friend bool operator==(const api_error&, const api_error&) = default;
 };
 
+/// What the retry classifier sees of an API failure (the one mapping, used by api_client's in-call
+/// retries, the calendar-sync processor and the worker). A wrapper from giving up
+/// (retries_exhausted, deadline_exceeded, budget_exhausted) is judged by the last attempt it wraps, so
+/// giving up on a transient failure stays transient. `api_code` points into `e`.
+///
+///  * transport_error: transport_not_sent / transport_maybe_sent (may_have_been_sent);
+///  * http_status, api_error: the status, the server's pushback and the provider code;
+///  * malformed_response (a 2xx whose body does not fit), pagination_loop, an unusable `next` URL:
+///    invalid_answer (transient: the server did answer);
+///  * cancelled (shutdown), or a retry wrapper with no attempt left: cancelled (transient);
+///  * storage_error and other local codes: local_failure (transient);
+///  * invalid_argument, invalid_url of the configuration: invalid_request (permanent).
+[[nodiscard]] inline attempt_outcome outcome_of(const api_error& e) noexcept
+{
+    errc code = e.code;
+    if (code == errc::retries_exhausted || code == errc::deadline_exceeded ||
+        code == errc::budget_exhausted) {
+        code = e.last_attempt_code;
+        if (code == errc::retries_exhausted || code == errc::deadline_exceeded ||
+            code == errc::budget_exhausted || code == errc{}) {
+            return attempt_outcome::cancelled();  // no attempt could run (no time left): not a verdict on it
+        }
+    }
+    switch (code) {
+        case errc::transport_error:
+            return e.may_have_been_sent ? attempt_outcome::maybe_sent() : attempt_outcome::not_sent();
+        case errc::http_status:
+        case errc::api_error:
+            if (e.http_status == 0) return attempt_outcome::invalid_answer();
+            return attempt_outcome::http(e.http_status, e.retry_after, e.provider_code);
+        case errc::malformed_response:
+        case errc::pagination_loop: return attempt_outcome::invalid_answer(e.http_status);
+        case errc::invalid_url:
+            return e.where == "next" ? attempt_outcome::invalid_answer(e.http_status)
+                                     : attempt_outcome::invalid_request();
+        case errc::invalid_argument: return attempt_outcome::invalid_request();
+        case errc::cancelled: return attempt_outcome::cancelled();
+        default: return attempt_outcome::local_failure(e.retry_after);
+    }
+}
+
+/// The class of an API failure under `classify` (the default http_classifier): transient, throttled or
+/// permanent (never success: a failure is a failure).
+template <retry_classifier Classifier = http_classifier>
+[[nodiscard]] failure_class classify(const api_error& e, const Classifier& classify_outcome = {})
+{
+    const failure_class c = std::invoke(classify_outcome, outcome_of(e));
+    return c == failure_class::success ? failure_class::transient : c;
+}
+
+/// True when the failed request may nevertheless have been applied by the server (a timeout or a reset
+/// after sending, a 500/502/504, an unusable 2xx): before repeating a write, read the state again.
+[[nodiscard]] inline bool may_have_been_applied(const api_error& e) noexcept
+{
+    return !proves_not_applied(outcome_of(e));
+}
+
 /// "api_error at GET /calendar_events/{uuid}: HTTP 404 BotNotFound: ...", for logs. Never contains the key.
 inline std::string to_string(const api_error& e)
 {
@@ -100,7 +157,14 @@ struct api_client_options {
                              std::to_string(version_minor) + "." + std::to_string(version_patch);
     std::chrono::milliseconds timeout{30'000};  ///< per attempt (the official SDK uses 30 s)
     std::size_t max_pages = 10'000;             ///< a list call stops with pagination_loop beyond this
+    /// In-call retries (meetingbaas_api_policy: full-jitter exponential backoff from 500 ms, capped at 10 s,
+    /// at most 5 attempts within 60 s, Retry-After honoured up to 30 s). `no_retry_policy` for none.
+    retry_policy<exponential_backoff> retry = meetingbaas_api_policy;
 };
+
+/// One attempt, no retry (e.g. when the application retries at a higher level, such as a job queue).
+inline constexpr retry_policy<exponential_backoff> no_retry_policy =
+    checked(retry_policy<exponential_backoff>{.stop = stop_after_attempts(1)});
 
 namespace detail {
 
@@ -254,74 +318,94 @@ inline bool read_error_body(const nlohmann::json& body, api_error& e)
 enum class request_safety {
     idempotent,      ///< GET, DELETE, PATCH of a whole state
     safe_to_repeat,  ///< not idempotent in HTTP terms, but documented as harmless to repeat
-    unsafe,          ///< only retried when the request surely did not leave (connect failed)
+    unsafe,          ///< only retried when the failure proves it was not applied (proves_not_applied:
+                     ///< connect failed, 408, 425, 429, 503)
 };
 
-/// How an api_client retries: the policy (a value), the classifier, and the injected effects. A plain
-/// aggregate; the defaults are the Meeting BaaS defaults of retry.hpp (meetingbaas_api_policy: full-jitter
-/// exponential backoff from 500 ms, capped at 10 s, at most 5 attempts within 60 s, Retry-After honoured up
-/// to 30 s; the 429 FST_ERR_DAILY_BOT_CAP_REACHED is final).
-/// `budget` is optional and shared (one per API key); it must outlive the client.
-template <backoff_policy Backoff = exponential_backoff, retry_clock Clock = std::chrono::steady_clock,
-          retry_sleeper Sleeper = this_thread_sleeper, std::uniform_random_bit_generator Random = splitmix64,
-          class Hooks = no_hooks, retry_classifier Classifier = http_classifier>
-struct api_retry {
-    using backoff_type = Backoff;
-    using clock_type = Clock;
-    using sleeper_type = Sleeper;
-    using random_type = Random;
-    using hooks_type = Hooks;
-    using classifier_type = Classifier;
-
-    retry_policy<Backoff> policy = default_policy();
-    retry_budget* budget = nullptr;
-    Classifier classify{};
-    Clock clock{};
-    Sleeper sleep{};
-    Random random{};
-    Hooks hooks{};
-
-    static constexpr retry_policy<Backoff> default_policy() noexcept
-    {
-        if constexpr (std::is_same_v<Backoff, exponential_backoff>) {
-            return meetingbaas_api_policy;
-        } else {
-            return retry_policy<Backoff>{};
+/// Checks an api_client_options: a non-empty API key and a user agent without control characters, an
+/// http(s) base_url without a query, a valid retry policy, a positive timeout and max_pages. Errors:
+/// errc::invalid_argument or errc::invalid_url, `where` = the field ("retry/backoff/multiplier" for the
+/// policy).
+[[nodiscard]] inline result<void> validate(const api_client_options& o)
+{
+    auto has_control = [](std::string_view v) {
+        for (const char c : v) {
+            const auto u = static_cast<unsigned char>(c);
+            if ((u < 0x20 && c != '\t') || u == 0x7f) return true;
         }
+        return false;
+    };
+    if (o.api_key.empty()) return error{errc::invalid_argument, "api_key", "the API key is empty"};
+    if (has_control(o.api_key))
+        return error{errc::invalid_argument, "api_key", "the API key contains control characters"};
+    if (has_control(o.user_agent))
+        return error{errc::invalid_argument, "user_agent", "the user agent contains control characters"};
+    auto base = std::string_view(o.base_url);
+    while (!base.empty() && base.back() == '/') base.remove_suffix(1);
+    const auto parts = detail::split_url(base);
+    if (!parts || parts->target.find('?') != std::string_view::npos) {
+        return error{errc::invalid_url, "base_url", "base_url must be an http(s) URL without a query"};
     }
-};
-
-/// One attempt, no retry (e.g. when the application retries at a higher level, such as a job queue).
-inline constexpr retry_policy<exponential_backoff> no_retry_policy =
-    checked(retry_policy<exponential_backoff>{.stop = stop_after_attempts(1)});
+    if (o.timeout <= std::chrono::milliseconds::zero())
+        return error{errc::invalid_argument, "timeout", "the per-attempt timeout must be positive"};
+    if (o.max_pages == 0) return error{errc::invalid_argument, "max_pages", "must be at least 1"};
+    if (const auto v = o.retry.check()) {
+        return error{errc::invalid_argument, "retry" + std::string(v.field), std::string(v.problem)};
+    }
+    return {};
+}
 
 /// A typed client of the Meeting BaaS calendar API over `Client` (any http_client; use `Client&` to keep
-/// an application-owned client by reference), retrying as `Retry` (an api_retry) says.
+/// an application-owned client by reference), retrying in-call as `options.retry` says, with the effects
+/// `Effects` (a retry_effects: clock, sleeper, random source, hooks, classifier, budget).
+///
+///     meetingbaas::api_client api(meetingbaas::curl_http_client{}, {.api_key = key},
+///                                 meetingbaas::retry_effects{.sleeper =
+///                                 meetingbaas::stop_aware_sleeper(token)});
 ///
 /// Every call returns api_result<T>: the typed answer, or an api_error. Nothing throws (exceptions from
 /// the application's own http_client, sleeper or hooks pass through unchanged). Not internally
 /// synchronized: one api_client per thread, or serialise calls. Calls block until done, retry waits
-/// included (the sleeper decides how to wait).
+/// included (the sleeper decides how to wait; an interruptible sleeper such as stop_aware_sleeper ends the
+/// call with errc::cancelled when stopped).
 ///
-/// Retries: GET, PATCH and DELETE are idempotent; the schedule POSTs (v1 overwrites the event's bot, v2
-/// reports "already scheduled" per event) and resync_all are safe to repeat (spec §4.3); so every call
-/// may be retried after transport failures, 408, 425, 500, 502, 504 and 429, 503 (waiting at least
-/// Retry-After); other statuses, and the daily-bot-cap 429, are final.
+/// Retries: GET, PATCH and the v1 DELETE are idempotent and resync_all is safe to repeat (spec §4.3), so
+/// they are retried after transport failures, 408, 425, 500, 502, 504, an unusable answer, and 429, 503
+/// (waiting at least Retry-After). The bot writes (v1 schedule POST, v2 POST and DELETE of calendar bots)
+/// are retried only when the failure proves that they were not applied (connect failed, 408, 425, 429,
+/// 503): after a timeout or a dropped connection the call fails with that error (may_have_been_applied()
+/// is true), and the caller reads the event again before writing again (calendar_sync_processor does).
+/// Other statuses, and the daily-bot-cap 429, are final.
 /// Each attempt's timeout is min(options.timeout, time left before the policy's elapsed limit).
-template <http_client Client, class Retry = api_retry<>>
+template <http_client Client, retry_effect_set Effects = retry_effects<>>
 class api_client {
 public:
-    using retry_type = Retry;
+    using effects_type = Effects;
 
-    /// Precondition: `retry.policy` is valid (`!retry.policy.check()`; build it with checked() or
-    /// validated()). Cheap: no I/O; it checks the options once (a bad API key, user agent or base URL
-    /// is reported by every call as invalid_argument / invalid_url) and prepares the request headers.
-    explicit api_client(Client client, api_client_options options, Retry retry = Retry{})
+    /// Cheap: no I/O. It checks the options once (validate()): a bad API key, user agent, base URL or
+    /// retry policy is reported by validate() and by every call (invalid_argument / invalid_url), and
+    /// the client then sends nothing. It prepares the request headers.
+    explicit api_client(Client client, api_client_options options, Effects effects = Effects{})
         : client_(std::forward<Client>(client)), options_(std::move(options)),
-          retrier_(retry.policy, retry.clock, std::move(retry.random), std::move(retry.hooks)),
-          budget_(retry.budget), classify_(std::move(retry.classify)), sleep_(std::move(retry.sleep))
+          retrier_(options_.retry.check() ? no_retry_policy : options_.retry, std::move(effects))
     {
         prepare();
+    }
+
+    /// The options' problem, if any (see validate(const api_client_options&)): a client that fails this
+    /// refuses every call.
+    [[nodiscard]] result<void> validate() const
+    {
+        if (config_problem_.code == errc{}) return {};
+        return error{config_problem_.code, config_problem_.where, config_problem_.message};
+    }
+
+    /// The longest one call may take, in-call retries and per-attempt timeouts included
+    /// (max_call_duration of options().retry and options().timeout). A lease held across one call (an
+    /// action's idempotency claim) must be longer.
+    [[nodiscard]] std::chrono::milliseconds max_call_duration() const noexcept
+    {
+        return meetingbaas::max_call_duration(options_.retry, options_.timeout);
     }
 
     [[nodiscard]] const api_client_options& options() const noexcept { return options_; }
@@ -418,7 +502,8 @@ public:
     }
 
     /// POST /calendar_events/{uuid}/bot?all_occurrences=...: schedules a bot; returns the updated
-    /// event(s). Retried like an idempotent call: the POST overwrites the event's bot (spec §4.3).
+    /// event(s). Retried in-call only when the failure proves it was not applied (a write whose request may
+    /// have landed is not sent again blindly: read the event, then decide).
     api_result<std::vector<v1_event>>
     v1_schedule_bot(std::string_view event_uuid, const v1_bot_config& config, bool all_occurrences = false)
     {
@@ -426,7 +511,7 @@ public:
         if (config.bot_name.empty())
             return argument_error(op, "bot_name", "bot_name is required to schedule");
         return v1_bot_call(http_method::post, event_uuid, config.to_json().dump(), all_occurrences, op,
-                           request_safety::safe_to_repeat);
+                           request_safety::unsafe);
     }
 
     /// PATCH /calendar_events/{uuid}/bot?all_occurrences=...: changes the scheduled bot (unset fields
@@ -562,16 +647,15 @@ public:
     }
 
     /// POST /v2/calendars/{calendar_id}/bots: schedules bots; partial success is a value
-    /// (v2_bot_result::errors), not an api_error. "Already scheduled" comes back per event, so the
-    /// POST is retried like an idempotent call.
+    /// (v2_bot_result::errors), not an api_error ("already scheduled" comes back per event). Retried in-call
+    /// only when the failure proves it was not applied.
     api_result<v2_bot_result> v2_schedule_bots(std::string_view calendar_id, const v2_bot_target& target,
                                                const v2_bot_config& config)
     {
         constexpr std::string_view op = "POST /v2/calendars/{calendar_id}/bots";
         if (config.bot_name.empty())
             return argument_error(op, "bot_name", "bot_name is required to schedule");
-        return v2_bot_call(http_method::post, calendar_id, target, &config, op,
-                           request_safety::safe_to_repeat);
+        return v2_bot_call(http_method::post, calendar_id, target, &config, op, request_safety::unsafe);
     }
 
     /// PATCH /v2/calendars/{calendar_id}/bots (409 when the bot is no longer `scheduled`: final).
@@ -583,11 +667,12 @@ public:
     }
 
     /// DELETE /v2/calendars/{calendar_id}/bots with the JSON body {series_id, all_occurrences, event_id?}.
+    /// A second DELETE of one event answers 404 (no bot left), so it is retried in-call only when the
+    /// failure proves it was not applied.
     api_result<v2_bot_result> v2_delete_bots(std::string_view calendar_id, const v2_bot_target& target)
     {
         constexpr std::string_view op = "DELETE /v2/calendars/{calendar_id}/bots";
-        return v2_bot_call(http_method::delete_, calendar_id, target, nullptr, op,
-                           request_safety::idempotent);
+        return v2_bot_call(http_method::delete_, calendar_id, target, nullptr, op, request_safety::unsafe);
     }
 
     // ----------------------------------------------------------------------------------------------
@@ -651,28 +736,13 @@ private:
     /// Checks the options once (see the constructor) and builds the headers every request carries.
     void prepare()
     {
-        // Header values go on the wire verbatim: a CR or LF would inject header lines.
-        auto has_control = [](std::string_view v) {
-            for (const char c : v) {
-                const auto u = static_cast<unsigned char>(c);
-                if ((u < 0x20 && c != '\t') || u == 0x7f) return true;
-            }
-            return false;
-        };
+        // Header values go on the wire verbatim: a CR or LF would inject header lines (validate() refuses
+        // them).
+        if (auto ok = meetingbaas::validate(options_); !ok) {
+            config_problem_ = {ok.error().code, ok.error().where, ok.error().message};
+        }
         auto base = std::string_view(options_.base_url);
         while (!base.empty() && base.back() == '/') base.remove_suffix(1);
-        const auto parts = detail::split_url(base);
-        if (options_.api_key.empty()) {
-            config_problem_ = {errc::invalid_argument, "api_key", "the API key is empty"};
-        } else if (has_control(options_.api_key)) {
-            config_problem_ = {errc::invalid_argument, "api_key", "the API key contains control characters"};
-        } else if (has_control(options_.user_agent)) {
-            config_problem_ = {errc::invalid_argument, "user_agent",
-                               "the user agent contains control characters"};
-        } else if (!parts || parts->target.find('?') != std::string_view::npos) {
-            config_problem_ = {errc::invalid_url, "base_url",
-                               "base_url must be an http(s) URL without a query"};
-        }
         base_url_.assign(base);
         base_headers_.reserve(4);
         base_headers_.add("x-meeting-baas-api-key", options_.api_key);
@@ -712,6 +782,8 @@ private:
     api_result<std::string> v1_events_url(const v1_event_query& query, std::string_view op) const
     {
         if (query.calendar_id.empty()) return argument_error(op, "calendar_id", "calendar_id is required");
+        if (query.status && !is_valid(*query.status))
+            return argument_error(op, "status", "not a v1_event_status value");
         auto url = endpoint("/calendar_events/", op);
         if (!url) return url;
         *url += v1_events_query(query, query.cursor);
@@ -877,8 +949,8 @@ private:
             content_type = !content_type;
         }
         retrier_.start(
-            {safety == request_safety::unsafe ? idempotency::non_idempotent : idempotency::idempotent,
-             std::nullopt, budget_});
+            {safety == request_safety::unsafe ? idempotence::non_idempotent : idempotence::idempotent,
+             std::nullopt});
         std::optional<api_result<http_response>> last;
         for (;;) {
             const attempt_permit permit = retrier_.begin_attempt();
@@ -899,32 +971,32 @@ private:
                 request.timeout = std::max(*permit.time_left, std::chrono::milliseconds(1));
             }
             last.emplace(attempt(request, op));
-            const retry_decision decision = retrier_.next(outcome_of(*last), classify_);
+            const retry_decision decision = retrier_.next(attempt_outcome_of(*last));
             if (!decision.retry) {
                 if (*last) return std::move(*last);
                 api_error e = std::move(last->error());
                 e.attempts = decision.attempt;
                 // Giving up on a retryable failure reports why; a permanent failure or a request that
-                // must not be repeated keeps the attempt's own code.
-                if (decision.reason != stop_reason::not_idempotent && to_errc(decision.reason) != errc{}) {
-                    e.code = to_errc(decision.reason);
-                }
+                // must not be repeated keeps the attempt's own code (last_attempt_code keeps it anyway).
+                if (to_errc(decision.reason) != errc{}) e.code = to_errc(decision.reason);
                 return e;
             }
-            std::invoke(sleep_, decision.delay);
+            if (!detail::sleep_for(retrier_.effects().sleeper, decision.delay)) {
+                (void)retrier_.abandon();  // stop requested while waiting: end the call now
+                api_error e = std::move(last->error());
+                e.attempts = decision.attempt;
+                e.code = errc::cancelled;
+                return e;
+            }
         }
     }
 
-    /// What the retry classifier sees of an attempt. The api_code view points into `r`.
-    static attempt_outcome outcome_of(const api_result<http_response>& r) noexcept
+    /// What the retry classifier sees of an attempt: the status of a 2xx, or outcome_of(the error). The
+    /// api_code view points into `r`.
+    static attempt_outcome attempt_outcome_of(const api_result<http_response>& r) noexcept
     {
         if (r) return attempt_outcome::http(r->status);
-        const api_error& e = r.error();
-        if (e.code == errc::transport_error) {
-            return e.may_have_been_sent ? attempt_outcome::maybe_sent() : attempt_outcome::not_sent();
-        }
-        if (e.http_status == 0) return attempt_outcome::http(400);  // cannot happen for an attempt: permanent
-        return attempt_outcome::http(e.http_status, e.retry_after, e.provider_code);
+        return outcome_of(r.error());
     }
 
     Client client_;
@@ -939,12 +1011,7 @@ private:
     http_request request_{};       ///< reused by execute() (its URL buffer and header list)
     bool request_content_type_ = false;
     bool in_execute_ = false;
-    retrier<typename Retry::backoff_type, typename Retry::clock_type, typename Retry::random_type,
-            typename Retry::hooks_type>
-        retrier_;
-    retry_budget* budget_ = nullptr;
-    [[no_unique_address]] typename Retry::classifier_type classify_;
-    [[no_unique_address]] typename Retry::sleeper_type sleep_;
+    retrier<exponential_backoff, Effects> retrier_;
 };
 
 }  // namespace meetingbaas::inline v0

@@ -26,7 +26,22 @@ enum class http_method {
     delete_,  ///< DELETE (may carry a body: v2 calendar bots need it)
 };
 
-/// The method token as sent on the wire, e.g. "DELETE".
+/// True for the enumerators above; false for any other value (a cast from an integer).
+constexpr bool is_valid(http_method m) noexcept
+{
+    switch (m) {
+        case http_method::get:
+        case http_method::head:
+        case http_method::post:
+        case http_method::put:
+        case http_method::patch:
+        case http_method::delete_: return true;
+    }
+    return false;
+}
+
+/// The method token as sent on the wire, e.g. "DELETE". Any other value gives "(invalid http_method)",
+/// which is not a method token: adapters refuse to send it (transport_errc::invalid_request).
 constexpr std::string_view to_string(http_method m) noexcept
 {
     switch (m) {
@@ -37,7 +52,7 @@ constexpr std::string_view to_string(http_method m) noexcept
         case http_method::patch: return "PATCH";
         case http_method::delete_: return "DELETE";
     }
-    return "GET";
+    return "(invalid http_method)";
 }
 
 /// One HTTP request. The adapter sends exactly this: no header is added except what the HTTP library
@@ -79,7 +94,7 @@ constexpr std::string_view to_string(transport_errc e) noexcept
         case transport_errc::response_too_large: return "response_too_large";
         case transport_errc::other: return "other";
     }
-    return "other";
+    return "(invalid transport_errc)";
 }
 
 /// A failed exchange. `may_have_been_sent` decides whether retrying a non-idempotent request is safe:

@@ -103,6 +103,12 @@ struct v1_resync_result {
 /// that have started: reconcile with `all`.
 enum class v1_event_status { upcoming = 1, past, all };
 
+/// True for the enumerators above; false for any other value (a cast from an integer).
+constexpr bool is_valid(v1_event_status s) noexcept
+{
+    return s == v1_event_status::upcoming || s == v1_event_status::past || s == v1_event_status::all;
+}
+
 constexpr std::string_view to_string(v1_event_status s) noexcept
 {
     switch (s) {
@@ -110,7 +116,7 @@ constexpr std::string_view to_string(v1_event_status s) noexcept
         case v1_event_status::past: return "past";
         case v1_event_status::all: return "all";
     }
-    return "upcoming";
+    return "(invalid v1_event_status)";
 }
 
 /// Filters of `GET /calendar_events/`. Timestamps are ISO 8601 strings sent as given: echo the

@@ -1,32 +1,36 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// Retry with backoff: classification, idempotency gating, stop conditions, server pushback, retry
-// budgets and deadlines, driven either by a blocking loop (retry) or step by step (retrier) from an
+// Retry with backoff: classification (classify.hpp), idempotence gating, stop conditions, server pushback,
+// retry budgets and deadlines, driven either by a blocking loop (retry) or step by step (retrier) from an
 // event loop, a coroutine or a job queue.
 //
 // Three concerns stay apart (google-cloud-cpp's split, as values): *whether* a failure may be retried
-// (a classifier plus idempotency), *how long* to wait (backoff + jitter + Retry-After), and *when to
-// stop* (attempts, elapsed time, deadline, budget). Clock, sleeper, random source and observability
-// hooks are template parameters with defaults; nothing here allocates, throws or uses global state.
-// See docs/retries.md.
+// (a classifier plus idempotence), *how long* to wait (backoff + jitter + Retry-After), and *when to
+// stop* (attempts, elapsed time, deadline, budget). The effects (clock, sleeper, random source, hooks,
+// classifier, budget) travel together in one aggregate, retry_effects, whose types are deduced from
+// designated initializers: `retry_effects{.sleeper = stop_aware_sleeper(token)}` changes the sleeper and
+// nothing else. The same effects type configures retry(), retrier and api_client. Nothing here allocates,
+// throws or uses global state. See docs/retries.md.
 
 #include <meetingbaas/core/assert.hpp>
 #include <meetingbaas/core/error.hpp>
 #include <meetingbaas/core/result.hpp>
 #include <meetingbaas/retry/backoff.hpp>
 #include <meetingbaas/retry/budget.hpp>
+#include <meetingbaas/retry/classify.hpp>
 #include <meetingbaas/retry/retry_after.hpp>
 
-#include <array>
 #include <chrono>
 #include <concepts>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <random>
-#include <span>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -34,141 +38,6 @@
 #include <utility>
 
 namespace meetingbaas::inline v0 {
-
-// ---------------------------------------------------------------------------------------------------
-// What happened: the input of a decision, independent of any HTTP library.
-
-/// How an attempt ended, as far as retrying is concerned.
-enum class outcome_kind : std::uint8_t {
-    success,               ///< the operation succeeded (non-HTTP operations)
-    transport_not_sent,    ///< failed before any byte of the request left (DNS, connect refused, TLS setup)
-    transport_maybe_sent,  ///< failed after the request may have reached the server (timeout, reset)
-    http_status,           ///< the server answered; `status` says how
-};
-
-constexpr std::string_view to_string(outcome_kind k) noexcept
-{
-    switch (k) {
-        case outcome_kind::success: return "success";
-        case outcome_kind::transport_not_sent: return "transport_not_sent";
-        case outcome_kind::transport_maybe_sent: return "transport_maybe_sent";
-        case outcome_kind::http_status: return "http_status";
-    }
-    return "unknown";
-}
-
-/// The outcome of one attempt. An HTTP client adapter fills it from its response: status, the server's
-/// pushback (Retry-After header and v2 body `retryAfter`, already combined; see retry_after.hpp) and the
-/// v2 error body's `code`. `api_code` is a view: it must stay valid until the decision is made.
-struct attempt_outcome {
-    outcome_kind kind = outcome_kind::success;
-    int status = 0;
-    std::optional<std::chrono::milliseconds> retry_after{};
-    std::string_view api_code{};
-
-    static constexpr attempt_outcome succeeded() noexcept { return {}; }
-    static constexpr attempt_outcome not_sent() noexcept
-    {
-        return {outcome_kind::transport_not_sent, 0, {}, {}};
-    }
-    static constexpr attempt_outcome maybe_sent() noexcept
-    {
-        return {outcome_kind::transport_maybe_sent, 0, {}, {}};
-    }
-    static constexpr attempt_outcome http(int status_code,
-                                          std::optional<std::chrono::milliseconds> pushback = {},
-                                          std::string_view code = {}) noexcept
-    {
-        return {outcome_kind::http_status, status_code, pushback, code};
-    }
-};
-
-/// What a classifier concludes about an outcome.
-enum class failure_class : std::uint8_t {
-    success,    ///< done; do not retry
-    transient,  ///< may succeed if repeated (timeouts, 5xx)
-    throttled,  ///< the server asked us to slow down (429, 503); honour its pushback
-    permanent,  ///< repeating cannot help (other 4xx, 501, 505, a daily quota)
-};
-
-constexpr std::string_view to_string(failure_class c) noexcept
-{
-    switch (c) {
-        case failure_class::success: return "success";
-        case failure_class::transient: return "transient";
-        case failure_class::throttled: return "throttled";
-        case failure_class::permanent: return "permanent";
-    }
-    return "unknown";
-}
-
-constexpr bool is_retryable(failure_class c) noexcept
-{
-    return c == failure_class::transient || c == failure_class::throttled;
-}
-
-/// The default status classification (spec section 4.3): 1xx-3xx succeed; 408, 425, 500, 502, 504 are
-/// transient; 429 and 503 are throttling; everything else (other 4xx, 501, 505, unknown 5xx, nonsense
-/// below 100 or above 599) is permanent.
-constexpr failure_class classify_http_status(int status) noexcept
-{
-    if (status >= 100 && status < 400) return failure_class::success;
-    switch (status) {
-        case 408:
-        case 425:
-        case 500:
-        case 502:
-        case 504: return failure_class::transient;
-        case 429:
-        case 503: return failure_class::throttled;
-        default: return failure_class::permanent;
-    }
-}
-
-/// API error codes that are final even on a retryable status. FST_ERR_DAILY_BOT_CAP_REACHED is a 429
-/// for a rolling 24 h quota: retrying within seconds cannot succeed (spec section 4.3).
-inline constexpr std::array<std::string_view, 1> meetingbaas_final_codes{"FST_ERR_DAILY_BOT_CAP_REACHED"};
-
-/// The default classifier: transport errors are transient, statuses follow classify_http_status, and an
-/// outcome whose `api_code` is in `final_codes` is permanent. Replace it with any callable
-/// `failure_class(const attempt_outcome&)`, or extend it by wrapping it (see docs/retries.md).
-struct http_classifier {
-    std::span<const std::string_view> final_codes = meetingbaas_final_codes;
-
-    constexpr failure_class operator()(const attempt_outcome& o) const noexcept
-    {
-        switch (o.kind) {
-            case outcome_kind::success: return failure_class::success;
-            case outcome_kind::transport_not_sent:
-            case outcome_kind::transport_maybe_sent: return failure_class::transient;
-            case outcome_kind::http_status: break;
-        }
-        const failure_class c = classify_http_status(o.status);
-        if (c != failure_class::success && !o.api_code.empty()) {
-            for (const std::string_view code : final_codes) {
-                if (code == o.api_code) return failure_class::permanent;
-            }
-        }
-        return c;
-    }
-};
-
-/// A classifier: maps an attempt_outcome to a failure_class.
-template <class C>
-concept retry_classifier = std::invocable<C&, const attempt_outcome&> &&
-                           std::same_as<std::invoke_result_t<C&, const attempt_outcome&>, failure_class>;
-static_assert(retry_classifier<http_classifier>);
-
-/// Whether repeating the request is harmless. GET, PUT, DELETE and requests carrying an idempotency key
-/// are idempotent; declare a POST idempotent when the server deduplicates it (e.g. v1 schedule, which
-/// overwrites; a deduplication_key).
-enum class idempotency : std::uint8_t { idempotent, non_idempotent };
-
-/// A retry is safe for idempotent requests, and for any request whose failure proves it was not sent.
-constexpr bool retry_is_safe(const attempt_outcome& o, idempotency i) noexcept
-{
-    return i == idempotency::idempotent || o.kind == outcome_kind::transport_not_sent;
-}
 
 // ---------------------------------------------------------------------------------------------------
 // When to stop.
@@ -292,7 +161,7 @@ constexpr std::string_view to_string(delay_source s) noexcept
         case delay_source::budget: return "budget";
         case delay_source::deadline: return "deadline";
     }
-    return "unknown";
+    return "(invalid delay_source)";
 }
 
 /// Why the retrier stopped.
@@ -300,11 +169,12 @@ enum class stop_reason : std::uint8_t {
     none,                ///< not stopped (the decision is "retry")
     succeeded,           ///< the attempt succeeded
     permanent_failure,   ///< the classifier said retrying cannot help
-    not_idempotent,      ///< retryable, but the request is not idempotent and may have been sent
+    not_idempotent,      ///< retryable, but the request is not idempotent and may have been applied
     attempts_exhausted,  ///< stop_policy::max_attempts reached
     elapsed_exhausted,   ///< the next attempt could not start (or finish its reserve) within max_elapsed
     deadline_exceeded,   ///< the next attempt could not start (or finish its reserve) before the deadline
     budget_exhausted,    ///< the shared retry budget denied the retry
+    cancelled,           ///< the sleeper was interrupted (stop requested): the operation was abandoned
 };
 
 constexpr std::string_view to_string(stop_reason r) noexcept
@@ -318,23 +188,25 @@ constexpr std::string_view to_string(stop_reason r) noexcept
         case stop_reason::elapsed_exhausted: return "elapsed_exhausted";
         case stop_reason::deadline_exceeded: return "deadline_exceeded";
         case stop_reason::budget_exhausted: return "budget_exhausted";
+        case stop_reason::cancelled: return "cancelled";
     }
-    return "unknown";
+    return "(invalid stop_reason)";
 }
 
-/// The library error code for giving up: deadline_exceeded, budget_exhausted, or retries_exhausted for
-/// attempts/elapsed/not_idempotent. For succeeded, permanent_failure and none there is no retry error
-/// (report the attempt's own error): errc{} (0).
+/// The library error code for giving up: deadline_exceeded, budget_exhausted, cancelled, or
+/// retries_exhausted for attempts/elapsed. For succeeded, permanent_failure, not_idempotent and none there
+/// is no retry error (report the attempt's own error): errc{} (0).
 constexpr errc to_errc(stop_reason r) noexcept
 {
     switch (r) {
         case stop_reason::deadline_exceeded: return errc::deadline_exceeded;
         case stop_reason::budget_exhausted: return errc::budget_exhausted;
+        case stop_reason::cancelled: return errc::cancelled;
         case stop_reason::attempts_exhausted:
-        case stop_reason::elapsed_exhausted:
-        case stop_reason::not_idempotent: return errc::retries_exhausted;
+        case stop_reason::elapsed_exhausted: return errc::retries_exhausted;
         case stop_reason::none:
         case stop_reason::succeeded:
+        case stop_reason::not_idempotent:
         case stop_reason::permanent_failure: return errc{};
     }
     return errc{};
@@ -365,7 +237,7 @@ struct attempt_permit {
 
 enum class retry_event_kind : std::uint8_t { attempt, retry, give_up, success };
 
-/// What observability hooks receive. `outcome` is null for `attempt` events.
+/// What observability hooks receive. `outcome` is null for `attempt` events and for a cancellation.
 struct retry_event {
     retry_event_kind kind = retry_event_kind::attempt;
     std::uint32_t attempt = 0;
@@ -394,23 +266,117 @@ concept retry_clock = std::copyable<C> && requires(const C& c) {
     { c.now() } -> std::same_as<typename C::time_point>;
 };
 
-/// A sleeper: called with the delay; blocks (or, in tests, advances a manual clock).
+/// A sleeper: called with the delay; blocks (or, in tests, advances a manual clock). A sleeper that
+/// returns `bool` may be interrupted: `false` means "stop requested, do not retry" (stop_aware_sleeper),
+/// and the operation ends with stop_reason::cancelled.
 template <class S>
 concept retry_sleeper = std::invocable<S&, std::chrono::milliseconds>;
 
-/// The default sleeper of the blocking retry(): std::this_thread::sleep_for.
+/// The default sleeper: std::this_thread::sleep_for.
 struct this_thread_sleeper {
     void operator()(std::chrono::milliseconds d) const { std::this_thread::sleep_for(d); }
 };
 
-static_assert(retry_clock<std::chrono::steady_clock> && retry_sleeper<this_thread_sleeper>);
+/// A sleeper that wakes early when its std::stop_token is stopped, and then says so (returns false), so
+/// that an in-call retry loop ends at once on shutdown (api_client reports errc::cancelled, which is
+/// transient: the job stays queued). Default-constructed, it never stops early. Copyable, cheap (one
+/// stop_token); each call waits on its own condition variable, so one sleeper may be shared by threads.
+class stop_aware_sleeper {
+public:
+    stop_aware_sleeper() = default;
+    explicit stop_aware_sleeper(std::stop_token stop) noexcept : stop_(std::move(stop)) {}
 
-/// Per-call settings of the step API.
+    /// Sleeps `d`; false when stop was requested before or during the sleep.
+    bool operator()(std::chrono::milliseconds d) const
+    {
+        if (stop_.stop_requested()) return false;
+        if (d <= std::chrono::milliseconds::zero()) return true;
+        std::mutex m;
+        std::condition_variable_any cv;
+        std::unique_lock lock(m);
+        (void)cv.wait_for(lock, stop_, d, [] { return false; });
+        return !stop_.stop_requested();
+    }
+
+    [[nodiscard]] const std::stop_token& stop_token() const noexcept { return stop_; }
+
+private:
+    std::stop_token stop_{};
+};
+
+static_assert(retry_clock<std::chrono::steady_clock> && retry_sleeper<this_thread_sleeper> &&
+              retry_sleeper<stop_aware_sleeper>);
+
+namespace detail {
+/// Calls the sleeper; false when an interruptible sleeper reports a stop request.
+template <class Sleeper>
+bool sleep_for(Sleeper& sleeper, std::chrono::milliseconds d)
+{
+    if constexpr (std::same_as<std::invoke_result_t<Sleeper&, std::chrono::milliseconds>, bool>) {
+        return std::invoke(sleeper, d);
+    } else {
+        std::invoke(sleeper, d);
+        return true;
+    }
+}
+}  // namespace detail
+
+/// The effects of retrying, in one aggregate with named members: the clock (elapsed limits, deadlines),
+/// the sleeper (blocking waits), the random source (jitter), observability hooks, the classifier (what is
+/// transient), and an optional retry budget shared by many calls (it must outlive them).
+///
+/// Write only what you change; class template argument deduction fills in the rest:
+///
+///     meetingbaas::retry_effects{.sleeper = meetingbaas::stop_aware_sleeper(stop.get_token())}
+///     meetingbaas::retry_effects{.clock = manual_clock, .random = meetingbaas::splitmix64(42)}
+///     meetingbaas::retry_effects{.budget = &budget}
+///
+/// The same type configures retry(), retrier and api_client.
+template <retry_clock Clock = std::chrono::steady_clock, retry_sleeper Sleeper = this_thread_sleeper,
+          std::uniform_random_bit_generator Random = splitmix64, class Hooks = no_hooks,
+          retry_classifier Classifier = http_classifier>
+struct retry_effects {
+    using clock_type = Clock;
+    using sleeper_type = Sleeper;
+    using random_type = Random;
+    using hooks_type = Hooks;
+    using classifier_type = Classifier;
+
+    [[no_unique_address]] Clock clock{};
+    [[no_unique_address]] Sleeper sleeper{};
+    Random random{};
+    [[no_unique_address]] Hooks hooks{};
+    [[no_unique_address]] Classifier classifier{};
+    retry_budget* budget = nullptr;
+};
+
+/// A retry_effects (or a type with the same member types and members).
+template <class E>
+concept retry_effect_set = requires(E& e) {
+    typename E::clock_type;
+    typename E::sleeper_type;
+    typename E::random_type;
+    typename E::hooks_type;
+    typename E::classifier_type;
+    requires retry_clock<typename E::clock_type>;
+    requires retry_sleeper<typename E::sleeper_type>;
+    requires std::uniform_random_bit_generator<typename E::random_type>;
+    requires retry_classifier<typename E::classifier_type>;
+    { e.clock } -> std::same_as<typename E::clock_type&>;
+    { e.sleeper } -> std::same_as<typename E::sleeper_type&>;
+    { e.random } -> std::same_as<typename E::random_type&>;
+    { e.hooks } -> std::same_as<typename E::hooks_type&>;
+    { e.classifier } -> std::same_as<typename E::classifier_type&>;
+    { e.budget } -> std::convertible_to<retry_budget*>;
+};
+static_assert(retry_effect_set<retry_effects<>>);
+
+/// Per-call settings: whether the request may be repeated after it may have been applied, and an
+/// optional absolute deadline on the effects' clock (e.g. the webhook's own response deadline).
 template <retry_clock Clock = std::chrono::steady_clock>
 struct call_options {
-    idempotency idempotence = idempotency::idempotent;
+    meetingbaas::idempotence idempotence = meetingbaas::idempotence::idempotent;
     std::optional<typename Clock::time_point> deadline{};
-    retry_budget* budget = nullptr;  ///< shared, optional; must outlive the call
 };
 
 /// The persistent state of one operation, for job queues that reschedule a job and later resume it
@@ -428,39 +394,40 @@ struct retry_state {
 /// Decides, one attempt at a time, whether and when to retry. Use it from event loops, coroutines,
 /// senders and job queues; retry() below is the blocking loop built on it.
 ///
-///     r.start({.deadline = d, .budget = &budget});
+///     meetingbaas::retrier r(policy, meetingbaas::retry_effects{.budget = &budget});
+///     r.start({.deadline = d});
 ///     attempt: if (auto p = r.begin_attempt()) { run it; auto d = r.next(outcome); if (d) schedule(d.delay)
 ///     }
 ///
-/// Not thread-safe (one operation at a time); the shared retry_budget is. Never allocates.
-template <backoff_policy Backoff = exponential_backoff, retry_clock Clock = std::chrono::steady_clock,
-          std::uniform_random_bit_generator Random = splitmix64, class Hooks = no_hooks>
+/// The sleeper of the effects is not used here (the caller waits however it likes). Not thread-safe (one
+/// operation at a time); the shared retry_budget is. Never allocates.
+template <backoff_policy Backoff = exponential_backoff, retry_effect_set Effects = retry_effects<>>
 class retrier {
 public:
     using policy_type = retry_policy<Backoff>;
-    using clock_type = Clock;
-    using time_point = typename Clock::time_point;
+    using effects_type = Effects;
+    using clock_type = typename Effects::clock_type;
+    using time_point = typename clock_type::time_point;
 
-    /// Precondition: !policy.check() (use checked() or validated()). `random` defaults to a splitmix64
-    /// seeded from std::random_device, once.
-    explicit retrier(const policy_type& policy, Clock clock = Clock{}, Random random = Random{},
-                     Hooks hooks = Hooks{})
-        : policy_(policy), clock_(std::move(clock)), random_(std::move(random)), hooks_(std::move(hooks))
+    /// Precondition: !policy.check() (use checked() or validated()). The default random source is a
+    /// splitmix64 seeded from std::random_device, once.
+    explicit retrier(const policy_type& policy, Effects effects = Effects{})
+        : policy_(policy), effects_(std::move(effects))
     {
         MEETINGBAAS_ASSERT(!policy.check());
-        state_.started = clock_.now();
+        state_.started = effects_.clock.now();
     }
 
     /// Begins a new operation (forgetting the previous one): no attempts yet, elapsed time from now.
-    void start(const call_options<Clock>& options = {})
+    void start(const call_options<clock_type>& options = {})
     {
         options_ = options;
-        state_ = retry_state<Clock>{0, clock_.now(), std::chrono::milliseconds(0)};
+        state_ = retry_state<clock_type>{0, effects_.clock.now(), std::chrono::milliseconds(0)};
         last_class_ = failure_class::success;
     }
 
     /// Continues an operation from a saved state (a job queue's row), with fresh per-call options.
-    void resume(const retry_state<Clock>& state, const call_options<Clock>& options = {})
+    void resume(const retry_state<clock_type>& state, const call_options<clock_type>& options = {})
     {
         options_ = options;
         state_ = state;
@@ -472,7 +439,7 @@ public:
     /// attempt may use as its own timeout.
     attempt_permit begin_attempt()
     {
-        const auto limit = time_left(clock_.now());
+        const auto limit = time_left(effects_.clock.now());
         const std::uint32_t number =
             state_.attempts == unlimited_attempts ? state_.attempts : state_.attempts + 1;
         if (limit.left && (limit.left->count() <= 0 || *limit.left <= policy_.attempt_reserve)) {
@@ -500,44 +467,48 @@ public:
         return {true, number, limit.left, stop_reason::none};
     }
 
-    /// Judges the outcome of the attempt that begin_attempt() permitted and decides what happens next.
-    template <class Classifier = http_classifier>
+    /// Judges the outcome of the attempt that begin_attempt() permitted with the effects' classifier, and
+    /// decides what happens next.
+    retry_decision next(const attempt_outcome& outcome) { return next(outcome, effects_.classifier); }
+
+    /// next() with another classifier for this one decision.
+    template <class Classifier>
         requires retry_classifier<std::remove_cvref_t<Classifier>>
-    retry_decision next(const attempt_outcome& outcome, Classifier&& classify = Classifier{})
+    retry_decision next(const attempt_outcome& outcome, Classifier&& classify)
     {
         retry_decision d;
         d.attempt = state_.attempts;
         d.classification = std::invoke(classify, outcome);
         last_class_ = d.classification;
-        retry_budget* const budget = options_.budget;
+        retry_budget* const budget = effects_.budget;
 
         if (d.classification == failure_class::success) {
             if (budget != nullptr) budget->on_success();
             d.reason = stop_reason::succeeded;
-            return finish(d, outcome, retry_event_kind::success);
+            return finish(d, &outcome, retry_event_kind::success);
         }
         if (!is_retryable(d.classification)) {
             // The backend answered definitively: for the budget that is not a failure (gRPC counts
             // only retryable failures).
             if (budget != nullptr) budget->on_success();
             d.reason = stop_reason::permanent_failure;
-            return finish(d, outcome, retry_event_kind::give_up);
+            return finish(d, &outcome, retry_event_kind::give_up);
         }
         if (budget != nullptr) budget->on_failure();
         if (!retry_is_safe(outcome, options_.idempotence)) {
             d.reason = stop_reason::not_idempotent;
-            return finish(d, outcome, retry_event_kind::give_up);
+            return finish(d, &outcome, retry_event_kind::give_up);
         }
         if (state_.attempts >= policy_.stop.max_attempts) {
             d.reason = stop_reason::attempts_exhausted;
-            return finish(d, outcome, retry_event_kind::give_up);
+            return finish(d, &outcome, retry_event_kind::give_up);
         }
 
         // How long: backoff with jitter, then the server's pushback as a floor (capped).
         const std::uint32_t retry_index = state_.attempts == 0 ? 0 : state_.attempts - 1;
         const auto computed = policy_.backoff.delay(retry_index);
         const auto jittered = policy_.jitter.apply(computed, policy_.backoff.base(), policy_.backoff.cap(),
-                                                   state_.previous_delay, random_);
+                                                   state_.previous_delay, effects_.random);
         d.delay = jittered;
         d.source = delay_source::backoff;
         if (outcome.retry_after) {
@@ -551,35 +522,47 @@ public:
         }
 
         // Deadline-aware: never start a sleep after which the attempt could not run.
-        const auto limit = time_left(clock_.now());
+        const auto limit = time_left(effects_.clock.now());
         if (limit.left && detail::sat_add(d.delay, policy_.attempt_reserve) >= *limit.left) {
             d.reason = limit.reason;
             d.source = delay_source::deadline;
-            return finish(d, outcome, retry_event_kind::give_up);
+            return finish(d, &outcome, retry_event_kind::give_up);
         }
         if (budget != nullptr && !budget->allow_retry()) {
             d.reason = stop_reason::budget_exhausted;
             d.source = delay_source::budget;
-            return finish(d, outcome, retry_event_kind::give_up);
+            return finish(d, &outcome, retry_event_kind::give_up);
         }
         state_.previous_delay = jittered;
         d.retry = true;
-        return finish(d, outcome, retry_event_kind::retry);
+        return finish(d, &outcome, retry_event_kind::retry);
+    }
+
+    /// Abandons the operation after a retry was decided but before it ran (the sleeper was interrupted:
+    /// stop requested). The hooks see a give-up with stop_reason::cancelled.
+    retry_decision abandon()
+    {
+        retry_decision d;
+        d.attempt = state_.attempts;
+        d.classification = last_class_;
+        d.reason = stop_reason::cancelled;
+        return finish(d, nullptr, retry_event_kind::give_up);
     }
 
     /// The state to persist (attempts made, start time, previous delay).
-    [[nodiscard]] const retry_state<Clock>& state() const noexcept { return state_; }
+    [[nodiscard]] const retry_state<clock_type>& state() const noexcept { return state_; }
     [[nodiscard]] std::uint32_t attempts() const noexcept { return state_.attempts; }
     [[nodiscard]] const policy_type& policy() const noexcept { return policy_; }
-    [[nodiscard]] const call_options<Clock>& options() const noexcept { return options_; }
-    [[nodiscard]] Clock& clock() noexcept { return clock_; }
-    [[nodiscard]] Random& random() noexcept { return random_; }
-    [[nodiscard]] Hooks& hooks() noexcept { return hooks_; }
+    [[nodiscard]] const call_options<clock_type>& options() const noexcept { return options_; }
+    [[nodiscard]] Effects& effects() noexcept { return effects_; }
+    [[nodiscard]] clock_type& clock() noexcept { return effects_.clock; }
+    [[nodiscard]] typename Effects::random_type& random() noexcept { return effects_.random; }
+    [[nodiscard]] typename Effects::hooks_type& hooks() noexcept { return effects_.hooks; }
 
     /// Time left until the nearer of the deadline and the elapsed limit, from `now`; nullopt if neither.
     [[nodiscard]] std::optional<std::chrono::milliseconds> time_left() const
     {
-        return time_left(clock_.now()).left;
+        return time_left(effects_.clock.now()).left;
     }
 
 private:
@@ -606,59 +589,42 @@ private:
         return info;
     }
 
-    retry_decision finish(const retry_decision& d, const attempt_outcome& outcome, retry_event_kind kind)
+    retry_decision finish(const retry_decision& d, const attempt_outcome* outcome, retry_event_kind kind)
     {
         const retry_event ev{kind,     d.attempt,    d.delay, d.source, d.classification,
-                             d.reason, std::nullopt, &outcome};
+                             d.reason, std::nullopt, outcome};
         emit(ev);
         return d;
     }
 
     void emit(const retry_event& ev)
     {
+        auto& hooks = effects_.hooks;
         switch (ev.kind) {
             case retry_event_kind::attempt:
-                if constexpr (requires { hooks_.on_attempt(ev); }) hooks_.on_attempt(ev);
+                if constexpr (requires { hooks.on_attempt(ev); }) hooks.on_attempt(ev);
                 break;
             case retry_event_kind::retry:
-                if constexpr (requires { hooks_.on_retry(ev); }) hooks_.on_retry(ev);
+                if constexpr (requires { hooks.on_retry(ev); }) hooks.on_retry(ev);
                 break;
             case retry_event_kind::give_up:
-                if constexpr (requires { hooks_.on_give_up(ev); }) hooks_.on_give_up(ev);
+                if constexpr (requires { hooks.on_give_up(ev); }) hooks.on_give_up(ev);
                 break;
             case retry_event_kind::success:
-                if constexpr (requires { hooks_.on_success(ev); }) hooks_.on_success(ev);
+                if constexpr (requires { hooks.on_success(ev); }) hooks.on_success(ev);
                 break;
         }
     }
 
     policy_type policy_;
-    [[no_unique_address]] Clock clock_;
-    Random random_;
-    [[no_unique_address]] Hooks hooks_;
-    call_options<Clock> options_{};
-    retry_state<Clock> state_{};
+    Effects effects_;
+    call_options<clock_type> options_{};
+    retry_state<clock_type> state_{};
     failure_class last_class_ = failure_class::success;  // of the last judged attempt, for give-up events
 };
 
 // ---------------------------------------------------------------------------------------------------
 // The blocking driver.
-
-/// Settings and effects of one blocking retry() call. Defaults: the HTTP classifier, steady_clock,
-/// std::this_thread::sleep_for, a freshly seeded splitmix64 and no hooks.
-template <class Classifier = http_classifier, retry_clock Clock = std::chrono::steady_clock,
-          retry_sleeper Sleeper = this_thread_sleeper, std::uniform_random_bit_generator Random = splitmix64,
-          class Hooks = no_hooks>
-struct retry_options {
-    idempotency idempotence = idempotency::idempotent;
-    std::optional<typename Clock::time_point> deadline{};
-    retry_budget* budget = nullptr;
-    Classifier classify{};
-    Clock clock{};
-    Sleeper sleep{};
-    Random random{};
-    Hooks hooks{};
-};
 
 /// What retry() returns: the last attempt's value (absent only if no attempt could start), the final
 /// decision (its `reason` says why it stopped), the number of attempts and the total time slept.
@@ -691,19 +657,20 @@ struct identity_outcome {
 
 /// Runs `fn` (called with no argument or with the attempt_permit) until `observe(result)` is
 /// classified as success or permanent, or a stop condition ends it, sleeping between attempts with
-/// options.sleep. For thread-per-request servers; event loops use retrier. Never allocates.
-template <backoff_policy Backoff, class Fn, class Observe, class Classifier = http_classifier,
-          retry_clock Clock = std::chrono::steady_clock, retry_sleeper Sleeper = this_thread_sleeper,
-          std::uniform_random_bit_generator Random = splitmix64, class Hooks = no_hooks>
+/// effects.sleeper (an interruptible sleeper that returns false ends it with stop_reason::cancelled).
+/// For thread-per-request servers; event loops use retrier. Never allocates.
+///
+///     meetingbaas::retry(policy, send, to_outcome, {.deadline = now + 10s},
+///                        meetingbaas::retry_effects{.budget = &budget});
+template <backoff_policy Backoff, class Fn, class Observe, retry_effect_set Effects = retry_effects<>>
     requires std::invocable<Observe&, const detail::attempt_result_t<Fn>&>
 retry_result<detail::attempt_result_t<Fn>>
 retry(const retry_policy<Backoff>& policy, Fn&& fn, Observe&& observe,
-      retry_options<Classifier, Clock, Sleeper, Random, Hooks> options = {})
+      const call_options<typename Effects::clock_type>& call = {}, Effects effects = Effects{})
 {
     using R = detail::attempt_result_t<Fn>;
-    retrier<Backoff, Clock, Random, Hooks> r(policy, options.clock, std::move(options.random),
-                                             std::move(options.hooks));
-    r.start({options.idempotence, options.deadline, options.budget});
+    retrier<Backoff, Effects> r(policy, std::move(effects));
+    r.start(call);
     retry_result<R> out;
     for (;;) {
         const attempt_permit permit = r.begin_attempt();
@@ -718,24 +685,52 @@ retry(const retry_policy<Backoff>& policy, Fn&& fn, Observe&& observe,
         }
         out.last.emplace(detail::invoke_attempt(fn, permit));
         const attempt_outcome outcome = std::invoke(observe, std::as_const(*out.last));
-        out.decision = r.next(outcome, options.classify);
+        out.decision = r.next(outcome);
         if (!out.decision.retry) break;
-        std::invoke(options.sleep, out.decision.delay);
-        out.slept = detail::sat_add(out.slept, out.decision.delay);
+        const auto delay = out.decision.delay;
+        if (!detail::sleep_for(r.effects().sleeper, delay)) {
+            out.decision = r.abandon();
+            break;
+        }
+        out.slept = detail::sat_add(out.slept, delay);
     }
     out.attempts = r.attempts();
     return out;
 }
 
 /// retry() for functions that return an attempt_outcome directly.
-template <backoff_policy Backoff, class Fn, class Classifier = http_classifier,
-          retry_clock Clock = std::chrono::steady_clock, retry_sleeper Sleeper = this_thread_sleeper,
-          std::uniform_random_bit_generator Random = splitmix64, class Hooks = no_hooks>
+template <backoff_policy Backoff, class Fn, retry_effect_set Effects = retry_effects<>>
     requires std::same_as<detail::attempt_result_t<Fn>, attempt_outcome>
 retry_result<attempt_outcome> retry(const retry_policy<Backoff>& policy, Fn&& fn,
-                                    retry_options<Classifier, Clock, Sleeper, Random, Hooks> options = {})
+                                    const call_options<typename Effects::clock_type>& call = {},
+                                    Effects effects = Effects{})
 {
-    return retry(policy, std::forward<Fn>(fn), detail::identity_outcome{}, std::move(options));
+    return retry(policy, std::forward<Fn>(fn), detail::identity_outcome{}, call, std::move(effects));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Bounds.
+
+/// The longest one call driven by `policy` can take when each attempt is given at most
+/// `per_attempt_timeout` (and never more than the time left before the elapsed limit, as api_client
+/// does): the elapsed limit when there is one, else every attempt at its timeout plus every wait at its
+/// longest (the backoff cap, or max_retry_after when that is longer). Saturates at milliseconds::max().
+/// Leases held across a call (an action's idempotency claim) must be longer than this.
+template <backoff_policy Backoff>
+constexpr std::chrono::milliseconds max_call_duration(const retry_policy<Backoff>& policy,
+                                                      std::chrono::milliseconds per_attempt_timeout) noexcept
+{
+    using std::chrono::milliseconds;
+    milliseconds by_attempts = milliseconds::max();
+    if (policy.stop.max_attempts != unlimited_attempts) {
+        const milliseconds longest_wait =
+            policy.backoff.cap() > policy.max_retry_after ? policy.backoff.cap() : policy.max_retry_after;
+        const auto n = static_cast<double>(policy.stop.max_attempts);
+        by_attempts =
+            detail::sat_add(detail::sat_mul(per_attempt_timeout, n), detail::sat_mul(longest_wait, n - 1.0));
+    }
+    const milliseconds by_elapsed = policy.stop.max_elapsed;
+    return by_attempts < by_elapsed ? by_attempts : by_elapsed;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -746,6 +741,7 @@ retry_result<attempt_outcome> retry(const retry_policy<Backoff>& policy, Fn&& fn
 /// 30 s. With 5 writes/s on the lowest plan, a throttled write waits at least the server's Retry-After
 /// (usually 1 s) and retries spread over the next second. GETs are not rate-limited; the same policy is
 /// a safe default for them. Use with a shared retry_budget per API key (meetingbaas_budget_config).
+/// One call lasts at most 60 s (max_call_duration).
 inline constexpr retry_policy<exponential_backoff> meetingbaas_api_policy =
     checked(retry_policy<exponential_backoff>{
         .backoff = {.initial = std::chrono::milliseconds(500),

@@ -504,7 +504,7 @@ public:
     sync_worker(Queue& queue, Processor& processor, sync_worker_options options = {},
                 sync_metrics* metrics = nullptr, Clock clock = Clock{})
         : queue_(&queue), processor_(&processor), options_(options), metrics_(metrics), clock_(clock),
-          retrier_(options.retry, clock)
+          retrier_(options.retry, retry_effects<Clock>{.clock = clock})
     {}
 
     /// Leases one due job, processes it and settles it. Errors are the queue's.
@@ -606,7 +606,7 @@ private:
     sync_worker_options options_;
     sync_metrics* metrics_;
     Clock clock_;
-    retrier<exponential_backoff, Clock> retrier_;
+    retrier<exponential_backoff, retry_effects<Clock>> retrier_;
 };
 
 }  // namespace meetingbaas::inline v0

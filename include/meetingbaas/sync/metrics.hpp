@@ -32,7 +32,7 @@ constexpr std::string_view to_string(reject_reason r) noexcept
         case reject_reason::method_not_allowed: return "method_not_allowed";
         case reject_reason::unavailable: return "unavailable";
     }
-    return "unavailable";
+    return "(invalid reject_reason)";
 }
 
 /// The counters /metrics exposes. Share one instance between the receiver, the workers and the API
