@@ -436,10 +436,16 @@ int main(int argc, char** argv)
                                mb::retry_effects{.sleeper = mb::stop_aware_sleeper(stop.get_token())});
             mb::calendar_sync_options sync_options;
             sync_options.bot.bot_name = cfg.bot_name;
+            sync_options.v2_bot.bot_name = cfg.bot_name;
             sync_options.action_lease = action_claim_lease;
-            mb::calendar_sync_processor<decltype(api)&, guard_type, mb::sqlite_event_state> processor(
-                api, *guard, *state, locks, sync_options, {}, &metrics);
-            mb::sync_worker worker(*queue, processor, {}, &metrics);
+            mb::calendar_sync_processor processor(mb::calendar_sync_deps{.api = &api,
+                                                                         .guard = *guard,
+                                                                         .state = *state,
+                                                                         .locks = locks,
+                                                                         .options = sync_options,
+                                                                         .metrics = &metrics});
+            mb::sync_worker worker(
+                mb::sync_worker_deps{.queue = *queue, .processor = processor, .metrics = &metrics});
             const auto on_step = [&log, w](const mb::worker_step& step) {
                 for (const auto& e : step.report.events) {
                     std::string text = "action " + std::string(mb::to_string(e.action)) + " event=" + e.uuid +
@@ -476,7 +482,9 @@ int main(int argc, char** argv)
             const auto on_error = [&log](const mb::error& e) {
                 log.line("queue error " + log_quote(mb::to_string(e)));
             };
-            worker.run(stop.get_token(), signal, on_step, on_error);
+            if (auto ran = worker.run(stop.get_token(), signal, on_step, on_error); !ran) {
+                log.line("worker refused its configuration " + log_quote(mb::to_string(ran.error())));
+            }
         });
     }
 

@@ -3,6 +3,7 @@
 #include <meetingbaas/sync/calendar_sync.hpp>
 
 #include "fake_calendar_api.hpp"
+#include "fake_http_client.hpp"
 #include "sync_test_clock.hpp"
 
 #include <catch2/catch_test_macros.hpp>
@@ -10,6 +11,7 @@
 #include <catch2/matchers/catch_matchers_string.hpp>
 
 #include <atomic>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,8 +59,12 @@ struct harness {
 
     processor_type processor()
     {
-        return processor_type(sync_test::fake_calendar_api{&api}, guard, state, locks, {}, {}, &metrics,
-                              clock);
+        return processor_type(meetingbaas::calendar_sync_deps{.api = sync_test::fake_calendar_api{&api},
+                                                              .guard = guard,
+                                                              .state = state,
+                                                              .locks = locks,
+                                                              .metrics = &metrics,
+                                                              .clock = clock});
     }
 
     harness()
@@ -129,8 +135,8 @@ TEST_CASE("calendar_sync_processor fetches each affected event and acts on it on
     CHECK(h.api.posts(new_uuid) == 1);
     CHECK(h.api.posts(booked_uuid) == 0);
     CHECK(h.api.deletes(deleted_uuid) == 1);
-    CHECK(h.metrics.bots_scheduled == 1);
-    CHECK(h.metrics.bots_cancelled == 1);
+    CHECK(h.metrics.v1.bots_scheduled == 1);
+    CHECK(h.metrics.v1.bots_cancelled == 1);
     CHECK(h.api.list_queries().empty());
     // The event listed with updated_at_gte would have missed the first event (08:42:16.9 < 08:42:17).
 }
@@ -193,7 +199,7 @@ TEST_CASE("calendar_sync_processor ignores an event older than the state already
     REQUIRE(find(report, new_uuid) != nullptr);
     CHECK(find(report, new_uuid)->outcome == event_outcome::stale);
     CHECK(h.api.posts(new_uuid) == 0);
-    CHECK(h.metrics.events_stale == 1);
+    CHECK(h.metrics.v1.events_stale == 1);
     CHECK(report.verdict.verdict == meetingbaas::job_verdict::kind::done);
 
     // The applied version never goes back.
@@ -212,9 +218,9 @@ TEST_CASE("calendar_sync_processor retries a failed GET and keeps the server's R
     h.api.fail_next(sync_test::fake_calendar::http_error(503, 1500ms));  // the GET
     auto r1 = p.process_body(body);
     CHECK(r1.verdict.verdict == meetingbaas::job_verdict::kind::retry);
-    CHECK(r1.verdict.last_outcome.status == 503);
-    REQUIRE(r1.verdict.last_outcome.retry_after.has_value());
-    CHECK(*r1.verdict.last_outcome.retry_after == 1500ms);
+    CHECK(r1.verdict.outcome().status == 503);
+    REQUIRE(r1.verdict.outcome().retry_after.has_value());
+    CHECK(*r1.verdict.outcome().retry_after == 1500ms);
     CHECK(h.api.posts(new_uuid) == 0);
 
     auto r2 = p.process_body(body);
@@ -257,12 +263,17 @@ TEST_CASE("calendar_sync_processor releases the key when the POST fails, so the 
     };
     meetingbaas::calendar_sync_processor<post_fails, decltype(h.guard), meetingbaas::in_memory_event_state,
                                          meetingbaas::default_sync_policy, sync_test::manual_clock>
-        proc(post_fails{&h.api}, h.guard, h.state, h.locks, {}, {}, &h.metrics, h.clock);
+        proc(meetingbaas::calendar_sync_deps{.api = post_fails{&h.api},
+                                             .guard = h.guard,
+                                             .state = h.state,
+                                             .locks = h.locks,
+                                             .metrics = &h.metrics,
+                                             .clock = h.clock});
     auto r1 = proc.process_body(body);
     REQUIRE(find(r1, new_uuid) != nullptr);
     CHECK(find(r1, new_uuid)->outcome == event_outcome::failed);
     CHECK(r1.verdict.verdict == meetingbaas::job_verdict::kind::retry);
-    CHECK(r1.verdict.last_outcome.status == 429);
+    CHECK(r1.verdict.outcome().status == 429);
     auto r2 = proc.process_body(body);
     CHECK(find(r2, new_uuid)->outcome == event_outcome::applied);
     CHECK(h.api.posts(new_uuid) == 2);  // the failed attempt and the successful one
@@ -331,7 +342,8 @@ TEST_CASE("sync_worker acknowledges, retries with the step API's delay, and dead
         .stop = meetingbaas::stop_after_attempts(3),
         .max_retry_after = 1min,
         .attempt_reserve = 0ms});
-    meetingbaas::sync_worker worker(q, p, options, &h.metrics, h.clock);
+    meetingbaas::sync_worker worker(meetingbaas::sync_worker_deps{
+        .queue = q, .processor = p, .options = options, .metrics = &h.metrics, .clock = h.clock});
 
     SECTION("success")
     {
@@ -340,7 +352,7 @@ TEST_CASE("sync_worker acknowledges, retries with the step API's delay, and dead
         REQUIRE(step);
         CHECK(step->leased);
         CHECK(step->settled == meetingbaas::worker_step::settlement::acknowledged);
-        CHECK(h.metrics.jobs_done == 1);
+        CHECK(h.metrics.v1.jobs_done == 1);
         auto idle = worker.run_once();
         REQUIRE(idle);
         CHECK_FALSE(idle->leased);
@@ -373,8 +385,8 @@ TEST_CASE("sync_worker acknowledges, retries with the step API's delay, and dead
         REQUIRE(dead);
         REQUIRE(dead->size() == 1);
         CHECK(dead->front().attempts == 3);
-        CHECK(h.metrics.jobs_retried == 2);
-        CHECK(h.metrics.jobs_dead_lettered == 1);
+        CHECK(h.metrics.v1.jobs_retried == 2);
+        CHECK(h.metrics.v1.jobs_dead_lettered == 1);
 
         // An operator re-queues it once the API is healthy: it completes.
         REQUIRE(q.requeue_dead_letter(dead->front().id));
@@ -421,8 +433,11 @@ TEST_CASE("sync_worker threads racing over duplicate jobs POST once per event", 
         std::vector<std::jthread> workers;
         for (int w = 0; w < 4; ++w) {
             workers.emplace_back([&] {
-                processor p(sync_test::fake_calendar_api{&api}, guard, state, locks, {});
-                meetingbaas::sync_worker worker(q, p);
+                processor p(meetingbaas::calendar_sync_deps{.api = sync_test::fake_calendar_api{&api},
+                                                            .guard = guard,
+                                                            .state = state,
+                                                            .locks = locks});
+                meetingbaas::sync_worker worker(meetingbaas::sync_worker_deps{.queue = q, .processor = p});
                 while (true) {
                     auto step = worker.run_once();
                     if (!step) {
@@ -467,7 +482,12 @@ TEST_CASE("calendar_sync_processor treats a 404 on the bot call as an event gone
     };
     meetingbaas::calendar_sync_processor<vanishing, decltype(h.guard), meetingbaas::in_memory_event_state,
                                          meetingbaas::default_sync_policy, sync_test::manual_clock>
-        p(vanishing{&h.api}, h.guard, h.state, h.locks, {}, {}, &h.metrics, h.clock);
+        p(meetingbaas::calendar_sync_deps{.api = vanishing{&h.api},
+                                          .guard = h.guard,
+                                          .state = h.state,
+                                          .locks = h.locks,
+                                          .metrics = &h.metrics,
+                                          .clock = h.clock});
     const auto r = p.process_body(sync_body("2026-09-14T08:42:17Z", {new_uuid, deleted_uuid}));
     CHECK(r.verdict.verdict == meetingbaas::job_verdict::kind::done);
     REQUIRE(find(r, new_uuid) != nullptr);
@@ -491,4 +511,359 @@ TEST_CASE("calendar_sync_processor stopped before the end asks for a retry, and 
     const auto finished = p.process_body(sync_body("2026-09-14T08:42:17Z", {new_uuid, booked_uuid}));
     CHECK(finished.verdict.verdict == meetingbaas::job_verdict::kind::done);
     CHECK(h.api.posts(new_uuid) == 1);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Failure classification: transient is never final (issue 12, section 1)
+
+TEST_CASE("a give-up over dropped connections is transient: retried, never dead-lettered at attempt 1",
+          "[calendar_sync][faults]")
+{
+    harness h;
+    auto p = h.processor();
+    meetingbaas::in_memory_job_queue<sync_test::manual_clock> q(h.clock);
+    meetingbaas::sync_worker worker(
+        meetingbaas::sync_worker_deps{.queue = q, .processor = p, .metrics = &h.metrics, .clock = h.clock});
+    REQUIRE(q.enqueue({"calendar.sync_events", sync_body("2026-09-14T08:42:17Z", {new_uuid}), "k", {}}));
+
+    SECTION("the GET gave up (retries_exhausted ... connection_dropped ... after 3 attempts)")
+    {
+        h.api.fail_next(sync_test::fake_calendar::gave_up_after_drops(3));
+    }
+    SECTION("connection refused")
+    {
+        h.api.fail_next(sync_test::fake_calendar::transport_error(false));
+    }
+    SECTION("the API was slower than the per-attempt timeout")
+    {
+        auto e = sync_test::fake_calendar::transport_error(true, meetingbaas::transport_errc::timed_out);
+        e.code = meetingbaas::errc::retries_exhausted;
+        h.api.fail_next(e);
+    }
+    SECTION("a 2xx with a malformed body")
+    {
+        h.api.fail_next(sync_test::fake_calendar::malformed_2xx());
+    }
+    SECTION("shutdown: the in-call retry loop was cancelled")
+    {
+        auto e = sync_test::fake_calendar::http_error(503);
+        e.code = meetingbaas::errc::cancelled;
+        h.api.fail_next(e);
+    }
+    auto s1 = worker.run_once();
+    REQUIRE(s1);
+    CHECK(s1->report.verdict.verdict == meetingbaas::job_verdict::kind::retry);
+    CHECK(meetingbaas::is_retryable(s1->report.verdict.classification));
+    REQUIRE(s1->report.verdict.cause);  // the original cause, not a fake status
+    CHECK(s1->report.verdict.cause->http_status != 400);
+    CHECK(s1->settled == meetingbaas::worker_step::settlement::retried);
+    CHECK_THAT(s1->report.verdict.reason, !Catch::Matchers::ContainsSubstring("gave up: succeeded"));
+    auto dead = q.dead_letters(10);
+    REQUIRE(dead);
+    CHECK(dead->empty());
+    CHECK(h.metrics.v1.jobs_dead_lettered == 0);
+
+    // The fault is gone: the retry succeeds, and the bot is scheduled once.
+    h.clock.advance(std::chrono::minutes(10));
+    auto s2 = worker.run_once();
+    REQUIRE(s2);
+    CHECK(s2->settled == meetingbaas::worker_step::settlement::acknowledged);
+    CHECK(h.api.posts(new_uuid) == 1);
+}
+
+TEST_CASE("a write whose answer was lost is read again before any new write", "[calendar_sync][faults]")
+{
+    harness h;
+    auto p = h.processor();
+    const auto body = sync_body("2026-09-14T08:42:17Z", {new_uuid});
+
+    SECTION("it landed: confirmed by reading again, counted once, not sent again")
+    {
+        h.api.lose_next_answer();
+        const auto r = p.process_body(body);
+        REQUIRE(find(r, new_uuid) != nullptr);
+        CHECK(find(r, new_uuid)->outcome == event_outcome::applied);
+        CHECK(find(r, new_uuid)->confirmed_by_reread);
+        CHECK(r.verdict.verdict == meetingbaas::job_verdict::kind::done);
+        CHECK(h.api.posts(new_uuid) == 1);
+        CHECK(h.metrics.v1.bots_scheduled == 1);
+        CHECK(h.metrics.v1.writes_unconfirmed == 1);
+        // A redelivery finds it done.
+        const auto again = p.process_body(body);
+        CHECK(h.api.posts(new_uuid) == 1);
+        CHECK(h.metrics.v1.bots_scheduled == 1);
+        CHECK(again.verdict.verdict == meetingbaas::job_verdict::kind::done);
+    }
+    SECTION("it did not land (yet): the claim is kept until it expires, then the write is sent once more")
+    {
+        // The first POST fails with a timeout and was not applied.
+        struct post_times_out {
+            sync_test::fake_calendar* cal;
+            bool done = false;
+            meetingbaas::api_result<meetingbaas::v1_event> v1_get_event(std::string_view u)
+            {
+                return cal->get_event(u);
+            }
+            meetingbaas::api_result<std::vector<meetingbaas::v1_event>>
+            v1_list_events(const meetingbaas::v1_event_query& q)
+            {
+                return cal->list(q);
+            }
+            meetingbaas::api_result<std::vector<meetingbaas::v1_event>>
+            v1_schedule_bot(std::string_view u, const meetingbaas::v1_bot_config&)
+            {
+                if (!done) {
+                    done = true;
+                    return sync_test::fake_calendar::transport_error(true,
+                                                                     meetingbaas::transport_errc::timed_out);
+                }
+                return cal->write(u, true);
+            }
+            meetingbaas::api_result<std::vector<meetingbaas::v1_event>> v1_unschedule_bot(std::string_view u)
+            {
+                return cal->write(u, false);
+            }
+        };
+        meetingbaas::calendar_sync_processor proc(
+            meetingbaas::calendar_sync_deps{.api = post_times_out{&h.api},
+                                            .guard = h.guard,
+                                            .state = h.state,
+                                            .locks = h.locks,
+                                            .metrics = &h.metrics,
+                                            .clock = h.clock});
+        const auto r1 = proc.process_body(body);
+        REQUIRE(find(r1, new_uuid) != nullptr);
+        CHECK(find(r1, new_uuid)->outcome == event_outcome::busy);
+        REQUIRE(find(r1, new_uuid)->retry_after.has_value());
+        CHECK(*find(r1, new_uuid)->retry_after == proc.options().action_lease);
+        CHECK(r1.verdict.verdict == meetingbaas::job_verdict::kind::retry);
+        CHECK(*r1.verdict.outcome().retry_after >= proc.options().action_lease);
+        // Until the claim expires, nobody writes again (the request may still land).
+        const auto r2 = proc.process_body(body);
+        CHECK(find(r2, new_uuid)->outcome == event_outcome::busy);
+        CHECK(h.api.posts(new_uuid) == 0);
+        h.clock.advance(proc.options().action_lease + 1s);
+        const auto r3 = proc.process_body(body);
+        CHECK(find(r3, new_uuid)->outcome == event_outcome::applied);
+        CHECK(h.api.posts(new_uuid) == 1);
+        CHECK(h.metrics.v1.bots_scheduled == 1);
+    }
+}
+
+TEST_CASE("stop requested while a call is in flight: the job goes back due now, never dead",
+          "[calendar_sync][faults]")
+{
+    harness h;
+    std::stop_source stop;
+    struct stopping_api {
+        sync_test::fake_calendar* cal;
+        std::stop_source* stop;
+        meetingbaas::api_result<meetingbaas::v1_event> v1_get_event(std::string_view u)
+        {
+            return cal->get_event(u);
+        }
+        meetingbaas::api_result<std::vector<meetingbaas::v1_event>>
+        v1_list_events(const meetingbaas::v1_event_query& q)
+        {
+            return cal->list(q);
+        }
+        meetingbaas::api_result<std::vector<meetingbaas::v1_event>>
+        v1_schedule_bot(std::string_view, const meetingbaas::v1_bot_config&)
+        {
+            stop->request_stop();  // SIGTERM arrives during the POST, which times out
+            return sync_test::fake_calendar::transport_error(true, meetingbaas::transport_errc::timed_out);
+        }
+        meetingbaas::api_result<std::vector<meetingbaas::v1_event>> v1_unschedule_bot(std::string_view u)
+        {
+            return cal->write(u, false);
+        }
+    };
+    meetingbaas::calendar_sync_processor p(meetingbaas::calendar_sync_deps{.api = stopping_api{&h.api, &stop},
+                                                                           .guard = h.guard,
+                                                                           .state = h.state,
+                                                                           .locks = h.locks,
+                                                                           .metrics = &h.metrics,
+                                                                           .clock = h.clock});
+    meetingbaas::in_memory_job_queue<sync_test::manual_clock> q(h.clock);
+    meetingbaas::sync_worker worker(
+        meetingbaas::sync_worker_deps{.queue = q, .processor = p, .metrics = &h.metrics, .clock = h.clock});
+    REQUIRE(q.enqueue(
+        {"calendar.sync_events", sync_body("2026-09-14T08:42:17Z", {new_uuid, booked_uuid}), "k", {}}));
+    const auto step = worker.run_once(stop.get_token());
+    REQUIRE(step);
+    CHECK(step->settled == meetingbaas::worker_step::settlement::retried);
+    REQUIRE(step->retry_at.has_value());
+    CHECK(*step->retry_at == meetingbaas::queue_now(h.clock));  // due again at once
+    const auto stats = q.stats();
+    REQUIRE(stats);
+    CHECK(stats->dead == 0);
+    CHECK(stats->ready == 1);
+}
+
+TEST_CASE(
+    "transient failures are retried with growing, jittered delays until the horizon, then dead-lettered",
+    "[calendar_sync][faults]")
+{
+    harness h;
+    auto p = h.processor();
+    meetingbaas::in_memory_job_queue<sync_test::manual_clock> q(h.clock);
+    meetingbaas::sync_worker worker(
+        meetingbaas::sync_worker_deps{.queue = q, .processor = p, .metrics = &h.metrics, .clock = h.clock});
+    REQUIRE(worker.validate());
+    REQUIRE(q.enqueue({"calendar.sync_events", sync_body("2026-09-14T08:42:17Z", {new_uuid}), "k", {}}));
+    const auto enqueued = meetingbaas::queue_now(h.clock);
+    std::vector<std::chrono::milliseconds> delays;
+    for (int i = 0; i < 1000; ++i) {
+        h.api.fail_next(sync_test::fake_calendar::http_error(503));
+        auto s = worker.run_once();
+        REQUIRE(s);
+        REQUIRE(s->leased);
+        if (s->settled == meetingbaas::worker_step::settlement::dead_lettered) {
+            CHECK_THAT(s->settle_detail, Catch::Matchers::ContainsSubstring("elapsed_exhausted"));
+            CHECK_THAT(s->settle_detail, Catch::Matchers::ContainsSubstring("503"));
+            break;
+        }
+        REQUIRE(s->settled == meetingbaas::worker_step::settlement::retried);
+        const auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(
+            *s->retry_at - meetingbaas::queue_now(h.clock));
+        delays.push_back(delay);
+        h.clock.advance(delay);
+    }
+    REQUIRE(delays.size() > 10);
+    // Equal jitter over 2 s doubling to 5 min: each wait is in [computed / 2, computed].
+    for (std::size_t i = 0; i < delays.size(); ++i) {
+        const auto computed =
+            meetingbaas::default_job_retry_policy.backoff.delay(static_cast<std::uint32_t>(i));
+        CHECK(delays[i] >= computed / 2);
+        CHECK(delays[i] <= computed);
+    }
+    CHECK(delays[3] > delays[0]);
+    // Dead only after the horizon, counted from the enqueue time.
+    CHECK(meetingbaas::queue_now(h.clock) - enqueued >=
+          meetingbaas::default_job_retry_horizon - std::chrono::minutes(5));
+    CHECK(meetingbaas::queue_now(h.clock) - enqueued <= meetingbaas::default_job_retry_horizon);
+    CHECK(h.metrics.v1.jobs_dead_lettered == 1);
+
+    // A re-queued dead letter gets min_attempts more tries even though the horizon has passed.
+    auto dead = q.dead_letters(1);
+    REQUIRE(dead);
+    REQUIRE(dead->size() == 1);
+    REQUIRE(q.requeue_dead_letter(dead->front().id));
+    h.api.fail_next(sync_test::fake_calendar::http_error(503));
+    auto again = worker.run_once();
+    REQUIRE(again);
+    CHECK(again->settled == meetingbaas::worker_step::settlement::retried);
+}
+
+TEST_CASE("permanent failures go to the dead letters at once, with the reason", "[calendar_sync][faults]")
+{
+    harness h;
+    auto p = h.processor();
+    meetingbaas::in_memory_job_queue<sync_test::manual_clock> q(h.clock);
+    meetingbaas::sync_worker worker(
+        meetingbaas::sync_worker_deps{.queue = q, .processor = p, .metrics = &h.metrics, .clock = h.clock});
+    REQUIRE(q.enqueue({"calendar.sync_events", sync_body("2026-09-14T08:42:17Z", {new_uuid}), "k", {}}));
+    struct row {
+        int status;
+        std::string code;
+    };
+    const auto r =
+        GENERATE(values<row>({{400, ""}, {403, ""}, {422, ""}, {429, "FST_ERR_DAILY_BOT_CAP_REACHED"}}));
+    CAPTURE(r.status, r.code);
+    auto e = sync_test::fake_calendar::http_error(r.status);
+    e.provider_code = r.code;
+    h.api.fail_next(e);
+    const auto s = worker.run_once();
+    REQUIRE(s);
+    CHECK(s->attempt == 1);
+    CHECK(s->settled == meetingbaas::worker_step::settlement::dead_lettered);
+    CHECK(s->report.verdict.classification == meetingbaas::failure_class::permanent);
+    CHECK_THAT(s->settle_detail, Catch::Matchers::ContainsSubstring("HTTP " + std::to_string(r.status)));
+    if (!r.code.empty()) CHECK_THAT(s->settle_detail, Catch::Matchers::ContainsSubstring(r.code));
+}
+
+TEST_CASE("defaults satisfy their own invariants; a violating configuration is refused precisely",
+          "[calendar_sync][config]")
+{
+    meetingbaas_test::fake_http_client http;
+    meetingbaas::memory_idempotency_store store;
+    auto guard = *meetingbaas::make_idempotency_guard(store);
+    meetingbaas::in_memory_event_state state;
+    meetingbaas::event_locks locks;
+    meetingbaas::in_memory_job_queue<> q;
+    using client = meetingbaas::api_client<meetingbaas_test::fake_http_client>;
+
+    SECTION("the defaults")
+    {
+        client api(http, {.api_key = "k"});
+        meetingbaas::calendar_sync_processor p(
+            meetingbaas::calendar_sync_deps{.api = &api, .guard = guard, .state = state, .locks = locks});
+        REQUIRE(p.validate());
+        CHECK(p.options().action_lease >= api.max_call_duration() + p.options().lease_margin);
+        meetingbaas::sync_worker w(meetingbaas::sync_worker_deps{.queue = q, .processor = p});
+        REQUIRE(w.validate());
+        CHECK(w.options().lease >= p.max_unit_duration() + w.options().lease_margin);
+        CHECK(meetingbaas::default_job_retry_policy.stop.max_elapsed >= meetingbaas::v2_retry_horizon());
+    }
+    SECTION("an action lease shorter than one API call with its retries")
+    {
+        client api(http, {.api_key = "k"});
+        meetingbaas::calendar_sync_options options;
+        options.action_lease = std::chrono::seconds(30);  // the old default: shorter than 60 s + margin
+        auto created = meetingbaas::
+            calendar_sync_processor<client*, decltype(guard), meetingbaas::in_memory_event_state>::create(
+                {.api = &api, .guard = guard, .state = state, .locks = locks, .options = options});
+        REQUIRE_FALSE(created);
+        CHECK(created.error().code == meetingbaas::errc::invalid_argument);
+        CHECK(created.error().where == "calendar_sync_options.action_lease");
+        CHECK_THAT(created.error().message, Catch::Matchers::ContainsSubstring("60000 ms"));
+        // Constructed anyway: it processes nothing (no work lost), and a worker refuses to lease for it.
+        meetingbaas::calendar_sync_processor p(meetingbaas::calendar_sync_deps{
+            .api = &api, .guard = guard, .state = state, .locks = locks, .options = options});
+        REQUIRE(q.enqueue({"calendar.sync_events", sync_body("2026-09-14T08:42:17Z", {new_uuid}), "", {}}));
+        const auto report =
+            p.process_job("calendar.sync_events", sync_body("2026-09-14T08:42:17Z", {new_uuid}));
+        CHECK(report.verdict.verdict == meetingbaas::job_verdict::kind::retry);
+        CHECK(http.requests().empty());
+        meetingbaas::sync_worker w(meetingbaas::sync_worker_deps{.queue = q, .processor = p});
+        const auto step = w.run_once();
+        REQUIRE_FALSE(step);
+        CHECK(step.error().where == "calendar_sync_options.action_lease");
+        const auto stats = q.stats();
+        REQUIRE(stats);
+        CHECK(stats->ready == 1);  // still queued
+        int errors = 0;
+        meetingbaas::work_signal signal;
+        const auto ran = w.run({}, signal, [](const auto&) {}, [&](const auto&) { ++errors; });
+        REQUIRE_FALSE(ran);  // returns at once, without looping
+    }
+    SECTION("a job lease shorter than one unit of work")
+    {
+        client api(http, {.api_key = "k"});
+        meetingbaas::calendar_sync_processor p(
+            meetingbaas::calendar_sync_deps{.api = &api, .guard = guard, .state = state, .locks = locks});
+        meetingbaas::sync_worker_options options;
+        options.lease = std::chrono::seconds(60);  // the old default: one unit may take 3 x 60 s
+        auto created = meetingbaas::sync_worker<meetingbaas::in_memory_job_queue<>, decltype(p)>::create(
+            {.queue = q, .processor = p, .options = options});
+        REQUIRE_FALSE(created);
+        CHECK(created.error().where == "sync_worker_options.lease");
+    }
+    SECTION("an unusable API client configuration")
+    {
+        client api(http, {.api_key = "k", .base_url = "not a url"});
+        meetingbaas::calendar_sync_processor p(
+            meetingbaas::calendar_sync_deps{.api = &api, .guard = guard, .state = state, .locks = locks});
+        REQUIRE_FALSE(p.validate());
+        CHECK(p.validate().error().where == "api_client_options.base_url");
+    }
+    SECTION("option checks")
+    {
+        meetingbaas::calendar_sync_options o;
+        o.bot.bot_name.clear();
+        CHECK(meetingbaas::validate(o).error().where == "calendar_sync_options.bot.bot_name");
+        meetingbaas::sync_worker_options w;
+        w.retry.backoff.multiplier = 0;
+        CHECK(meetingbaas::validate(w).error().where == "sync_worker_options.retry/backoff/multiplier");
+    }
 }

@@ -175,8 +175,10 @@ TEST_CASE("calendar_sync_server schedules and cancels through both approaches, a
     CHECK(status == 200);
     CHECK_THAT(*metrics,
                Catch::Matchers::ContainsSubstring("meetingbaas_webhook_deliveries_accepted_total 2"));
-    CHECK_THAT(*metrics, Catch::Matchers::ContainsSubstring("meetingbaas_bots_scheduled_total 9"));
-    CHECK_THAT(*metrics, Catch::Matchers::ContainsSubstring("meetingbaas_bots_cancelled_total 1"));
+    CHECK_THAT(*metrics,
+               Catch::Matchers::ContainsSubstring("meetingbaas_bots_scheduled_total{api_version=\"v1\"} 9"));
+    CHECK_THAT(*metrics,
+               Catch::Matchers::ContainsSubstring("meetingbaas_bots_cancelled_total{api_version=\"v1\"} 1"));
     CHECK_THAT(*metrics, Catch::Matchers::ContainsSubstring("meetingbaas_api_calls_total{status=\"200\"}"));
     CHECK_THAT(server->output(), !Catch::Matchers::ContainsSubstring(api_key));
 }

@@ -70,6 +70,17 @@ public:
         std::lock_guard lock(mutex_);
         faults_.push_back(std::move(e));
     }
+    /// The next write is applied (as the real API would), but its answer is lost: it returns this error
+    /// (by default a dropped connection after sending).
+    void lose_next_answer()
+    {
+        lose_next_answer(transport_error(true, meetingbaas::transport_errc::connection_dropped));
+    }
+    void lose_next_answer(meetingbaas::api_error e)
+    {
+        std::lock_guard lock(mutex_);
+        lost_answers_.push_back(std::move(e));
+    }
     int posts(const std::string& uuid)
     {
         std::lock_guard lock(mutex_);
@@ -135,6 +146,11 @@ public:
         if (auto f = take_fault()) return *f;
         const auto it = events_.find(std::string(uuid));
         if (it == events_.end()) return not_found(schedule ? "POST /calendar_events/{uuid}/bot" : "DELETE");
+        std::optional<meetingbaas::api_error> lost;
+        if (!lost_answers_.empty()) {
+            lost = std::move(lost_answers_.front());
+            lost_answers_.pop_front();
+        }
         if (apply_writes) {
             auto& e = it->second;
             if (schedule) {
@@ -148,6 +164,7 @@ public:
             auto t = meetingbaas::parse_timestamp(e["last_updated_at"].get<std::string>());
             if (t) e["last_updated_at"] = meetingbaas::format_timestamp(t->time + std::chrono::seconds(1));
         }
+        if (lost) return *lost;
         auto parsed = parse(it->second);
         if (!parsed) return parsed.error();
         return std::vector<meetingbaas::v1_event>{std::move(*parsed)};
@@ -157,9 +174,46 @@ public:
                                              std::optional<std::chrono::milliseconds> retry_after = {})
     {
         meetingbaas::api_error e;
-        e.code = meetingbaas::errc::http_status;
+        e.code = e.last_attempt_code = meetingbaas::errc::http_status;
         e.http_status = status;
         e.retry_after = retry_after;
+        e.operation = "fake";
+        e.attempts = 1;
+        return e;
+    }
+
+    /// A transport failure: a dropped connection after sending (`maybe_sent`), or a refused connect.
+    static meetingbaas::api_error
+    transport_error(bool maybe_sent,
+                    meetingbaas::transport_errc kind = meetingbaas::transport_errc::connection_dropped)
+    {
+        meetingbaas::api_error e;
+        e.code = e.last_attempt_code = meetingbaas::errc::transport_error;
+        e.transport = maybe_sent ? kind : meetingbaas::transport_errc::connect_failed;
+        e.may_have_been_sent = maybe_sent;
+        e.operation = "fake";
+        e.message = maybe_sent ? "connection_dropped: scripted" : "connect_failed: scripted";
+        e.attempts = 1;
+        return e;
+    }
+
+    /// The api_client's give-up after `attempts` dropped connections (retries_exhausted wrapping them).
+    static meetingbaas::api_error gave_up_after_drops(std::uint32_t attempts = 3)
+    {
+        auto e = transport_error(true);
+        e.code = meetingbaas::errc::retries_exhausted;
+        e.attempts = attempts;
+        return e;
+    }
+
+    /// A 2xx whose body does not fit the schema.
+    static meetingbaas::api_error malformed_2xx(int status = 200)
+    {
+        meetingbaas::api_error e;
+        e.code = e.last_attempt_code = meetingbaas::errc::malformed_response;
+        e.http_status = status;
+        e.where = "/uuid";
+        e.message = "missing_field: required field is absent";
         e.operation = "fake";
         e.attempts = 1;
         return e;
@@ -194,6 +248,7 @@ private:
     std::mutex mutex_;
     std::map<std::string, nlohmann::json> events_;
     std::deque<meetingbaas::api_error> faults_;
+    std::deque<meetingbaas::api_error> lost_answers_;
     std::map<std::string, int> posts_;
     std::map<std::string, int> deletes_;
     std::vector<meetingbaas::v1_event_query> queries_;

@@ -91,7 +91,10 @@ enum class fake_api_fault {
     status_503,  ///< 503 {"error":"Service Unavailable"}
     status_429,  ///< 429 {"error":"TooManyRequests"} with Retry-After: fault_settings::retry_after
     slow,        ///< the normal answer, after fake_api_faults::slow_delay
-    drop,        ///< headers promise a body, then the connection closes without it
+    drop,        ///< headers promise a body, then the connection closes without it (not handled)
+    drop_after,  ///< the request is handled (a write is applied), then the answer is lost the same way
+    malformed,   ///< 200 with a body that fits no schema of the API (not handled)
+    daily_cap,   ///< 429 FST_ERR_DAILY_BOT_CAP_REACHED (v2 body), with retryAfter (not handled)
 };
 
 /// Random faults (each request draws once, in this order), from a seeded engine.
@@ -100,16 +103,21 @@ struct fake_api_faults {
     double p_429 = 0.0;
     double p_slow = 0.0;
     double p_drop = 0.0;
+    double p_drop_after = 0.0;
+    double p_malformed = 0.0;
     std::chrono::seconds retry_after{1};
     std::chrono::milliseconds slow_delay{1500};
     std::uint64_t seed = 1;
     /// Whether an injected 429 carries the Retry-After header (v2 routes always put retryAfter in the
     /// body): turn it off to check that a client honours the v2 body alone.
     bool retry_after_header = true;
+    /// Only requests with one of these methods get faults (random and injected); empty: every request.
+    std::vector<std::string> methods{};
 };
 
 struct fake_api_options {
     std::string api_key = "test-key";
+    int port = 0;  ///< 0: an ephemeral port; otherwise this one (e.g. a port a client was refused on)
     std::size_t page_size = 100;
     fake_api_next_style next = fake_api_next_style::cursor;
     std::string now = "2026-09-15T00:00:00Z";  ///< "now" of the status filter
@@ -150,7 +158,11 @@ public:
         server_.set_tcp_nodelay(true);  // without it, Nagle + delayed ACK add 40 ms to every answer
         server_.set_keep_alive_max_count(100000);
         server_.set_keep_alive_timeout(5);
-        port_ = server_.bind_to_any_port("127.0.0.1");
+        if (options_.port > 0) {
+            port_ = server_.bind_to_port("127.0.0.1", options_.port) ? options_.port : -1;
+        } else {
+            port_ = server_.bind_to_any_port("127.0.0.1");
+        }
         if (port_ <= 0) return false;
         thread_ = std::thread([this] { server_.listen_after_bind(); });
         for (int i = 0; i < 500 && !server_.is_running(); ++i)
@@ -351,6 +363,68 @@ public:
         return it->second;
     }
 
+    /// How many POSTs (one event, all_occurrences false) and DELETEs targeted `event_id`, and how many
+    /// all_occurrences POSTs targeted `series_id` (requests handled; a dropped one before handling is not).
+    [[nodiscard]] std::size_t v2_post_count(const std::string& event_id) const
+    {
+        return count(v2_post_counts_, event_id);
+    }
+    [[nodiscard]] std::size_t v2_delete_count(const std::string& event_id) const
+    {
+        return count(v2_delete_counts_, event_id);
+    }
+    [[nodiscard]] std::size_t v2_series_post_count(const std::string& series_id) const
+    {
+        return count(v2_series_post_counts_, series_id);
+    }
+    /// Every POST and DELETE of one event, summed over events.
+    [[nodiscard]] std::size_t v2_writes() const
+    {
+        const std::lock_guard lock(mutex_);
+        std::size_t n = 0;
+        for (const auto& [id, c] : v2_post_counts_) n += c;
+        for (const auto& [id, c] : v2_delete_counts_) n += c;
+        for (const auto& [id, c] : v2_series_post_counts_) n += c;
+        return n;
+    }
+
+    /// From now on, POST and DELETE answer an entry of `errors` for `event_id` (a partial success) with this
+    /// code and message, instead of acting on it. An empty code clears it.
+    void set_v2_item_error(const std::string& event_id, std::string code, std::string message = "refused")
+    {
+        const std::lock_guard lock(mutex_);
+        if (code.empty()) {
+            v2_item_errors_.erase(event_id);
+        } else {
+            v2_item_errors_[event_id] = {std::move(code), std::move(message)};
+        }
+    }
+
+    /// Changes fields of a stored v2 event (as the provider does) and moves its updated_at forward by one
+    /// second (or to `updated_at` when given). False when the event is unknown.
+    bool update_v2_event(const std::string& event_id, const nlohmann::json& changes,
+                         std::optional<std::string> updated_at = std::nullopt)
+    {
+        const std::lock_guard lock(mutex_);
+        const auto it = v2_events_.find(event_id);
+        if (it == v2_events_.end()) return false;
+        for (auto f = changes.begin(); f != changes.end(); ++f) it->second[f.key()] = f.value();
+        if (updated_at) {
+            it->second["updated_at"] = *updated_at;
+        } else if (const auto t = time_of(it->second, "updated_at")) {
+            it->second["updated_at"] = meetingbaas::format_timestamp(*t + std::chrono::seconds(1));
+        }
+        return true;
+    }
+
+    /// Removes a v2 event (GET answers 404 from now on).
+    bool remove_v2_event(const std::string& event_id)
+    {
+        const std::lock_guard lock(mutex_);
+        v2_bots_.erase(event_id);
+        return v2_events_.erase(event_id) > 0;
+    }
+
     /// Loads the v2 calendar of v2.calendar.connection_created.json and the events of
     /// v2.calendar.events_synced.json (every instance of every series) from `data_dir`, as the v2 API
     /// would serve them. False when a file is missing or not the expected JSON.
@@ -496,8 +570,12 @@ private:
         json_reply(res, status, body);
     }
 
-    fault draw_fault()
+    fault draw_fault(const std::string& method)
     {
+        if (!faults_.methods.empty() &&
+            std::find(faults_.methods.begin(), faults_.methods.end(), method) == faults_.methods.end()) {
+            return fault::none;
+        }
         if (!scripted_.empty()) {
             const auto f = scripted_.front();
             scripted_.pop_front();
@@ -508,6 +586,8 @@ private:
         if (faults_.p_429 > 0 && u(random_) < faults_.p_429) return fault::status_429;
         if (faults_.p_slow > 0 && u(random_) < faults_.p_slow) return fault::slow;
         if (faults_.p_drop > 0 && u(random_) < faults_.p_drop) return fault::drop;
+        if (faults_.p_drop_after > 0 && u(random_) < faults_.p_drop_after) return fault::drop_after;
+        if (faults_.p_malformed > 0 && u(random_) < faults_.p_malformed) return fault::malformed;
         return fault::none;
     }
 
@@ -519,7 +599,7 @@ private:
             fault_settings settings;
             {
                 const std::lock_guard lock(mutex_);
-                f = draw_fault();
+                f = draw_fault(req.method);
                 settings = faults_;
             }
             if (f == fault::slow) {
@@ -548,12 +628,25 @@ private:
                 } else {
                     error_reply(res, 429, "TooManyRequests");
                 }
+            } else if (f == fault::daily_cap) {
+                res.set_header("Retry-After", "3600");
+                v2_error_reply(res, 429, "FST_ERR_DAILY_BOT_CAP_REACHED", "Daily bot cap reached",
+                               std::chrono::seconds(3600));
+            } else if (f == fault::malformed) {
+                json_reply(res, 200, nlohmann::json{{"unexpected", true}});
             } else if (f == fault::drop) {
                 res.status = 200;
                 res.set_content_provider(1024, "application/json",
                                          [](std::size_t, std::size_t, httplib::DataSink&) {
                                              return false;
                                          });  // closes the connection
+            } else if (f == fault::drop_after &&
+                       req.get_header_value("x-meeting-baas-api-key") == options_.api_key) {
+                inner(req, res);  // the write is applied...
+                res.status = 200;
+                res.body.clear();  // ...and its answer lost
+                res.set_content_provider(1024, "application/json",
+                                         [](std::size_t, std::size_t, httplib::DataSink&) { return false; });
             } else if (req.get_header_value("x-meeting-baas-api-key") != options_.api_key) {
                 if (v2) {
                     v2_error_reply(res, 401, "FST_ERR_FORBIDDEN", "Invalid or missing API key");
@@ -565,8 +658,8 @@ private:
             }
             const std::lock_guard lock(mutex_);
             calls_.push_back(call{req.method, req.target.empty() ? req.path : req.target,
-                                  f == fault::drop ? 0 : res.status, f, std::chrono::steady_clock::now(),
-                                  req.remote_port, req.body});
+                                  f == fault::drop || f == fault::drop_after ? 0 : res.status, f,
+                                  std::chrono::steady_clock::now(), req.remote_port, req.body});
         };
     }
 
@@ -1072,9 +1165,17 @@ private:
             errors.push_back(
                 nlohmann::json{{"event_id", id}, {"code", code}, {"message", message}, {"details", nullptr}});
         };
+        if (all_occurrences && method == "POST") ++v2_series_post_counts_[series_id->get<std::string>()];
+        if (!all_occurrences && method == "POST") ++v2_post_counts_[targets.front()];
+        if (!all_occurrences && method == "DELETE") ++v2_delete_counts_[targets.front()];
         for (const auto& id : targets) {
             const auto& event = v2_events_.at(id);
             const auto bot = v2_bots_.find(id);
+            if (const auto refused = v2_item_errors_.find(id);
+                refused != v2_item_errors_.end() && method != "PATCH") {
+                fail(id, refused->second.first.c_str(), refused->second.second.c_str());
+                continue;
+            }
             if (method == "POST") {
                 if (bot != v2_bots_.end()) {
                     fail(id, "BOT_ALREADY_EXISTS", "A bot is already scheduled for this event");
@@ -1133,6 +1234,11 @@ private:
     std::map<std::string, std::size_t> post_counts_;
     std::map<std::string, std::size_t> patch_counts_;
     std::map<std::string, std::size_t> delete_counts_;
+    std::map<std::string, std::size_t> v2_post_counts_;         ///< by event_id (one-event POSTs)
+    std::map<std::string, std::size_t> v2_delete_counts_;       ///< by event_id (one-event DELETEs)
+    std::map<std::string, std::size_t> v2_series_post_counts_;  ///< by series_id (all_occurrences POSTs)
+    std::map<std::string, std::pair<std::string, std::string>>
+        v2_item_errors_;  ///< event_id -> code, message
     std::vector<call> calls_;
     fault_settings faults_;
     std::deque<fault> scripted_;

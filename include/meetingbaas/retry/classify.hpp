@@ -11,7 +11,8 @@
 //               shutdown (cancelled), a local storage failure
 //   throttled:  429, 503 (honour the server's pushback)
 //   permanent:  other 4xx, 501, 505, other statuses, the daily bot cap (429 FST_ERR_DAILY_BOT_CAP_REACHED),
-//               a request the library refused to send (invalid argument)
+//               a request the library refused to send (invalid argument), and a per-event error inside a
+//               2xx partial-success answer (classify_item_error), unless it says the state already holds
 //
 // Nothing here allocates, throws or includes a third-party header.
 
@@ -145,6 +146,30 @@ constexpr failure_class classify_http_status(int status) noexcept
 /// for a rolling 24 h quota: retrying within seconds cannot succeed (spec section 4.3).
 inline constexpr std::array<std::string_view, 2> meetingbaas_final_codes{"FST_ERR_DAILY_BOT_CAP_REACHED",
                                                                          "DAILY_BOT_CAP_REACHED"};
+
+/// Codes of a per-event error (in a 2xx partial-success answer of the v2 calendar-bot endpoints) that say
+/// the desired state already holds: a bot already exists (when scheduling), no bot exists (when cancelling).
+inline constexpr std::array<std::string_view, 2> meetingbaas_already_scheduled_codes{
+    "BOT_ALREADY_EXISTS", "FST_ERR_BOT_ALREADY_EXISTS"};
+inline constexpr std::array<std::string_view, 3> meetingbaas_no_bot_codes{
+    "BOT_NOT_FOUND", "FST_ERR_CALENDAR_BOT_NOT_FOUND", "FST_ERR_BOT_NOT_FOUND_BY_ID"};
+
+/// How a per-event error inside a 2xx partial-success answer is judged: success when its code says the
+/// desired state already holds (a bot already exists when scheduling, none exists when cancelling),
+/// otherwise permanent. Per-event errors are never retried: the server judged that event and refused.
+constexpr failure_class classify_item_error(std::string_view code, bool cancelling) noexcept
+{
+    if (cancelling) {
+        for (const std::string_view c : meetingbaas_no_bot_codes) {
+            if (c == code) return failure_class::success;
+        }
+    } else {
+        for (const std::string_view c : meetingbaas_already_scheduled_codes) {
+            if (c == code) return failure_class::success;
+        }
+    }
+    return failure_class::permanent;
+}
 
 /// The default classifier: transport errors, unusable success answers, cancellation and local failures
 /// are transient; statuses follow classify_http_status; an outcome whose `api_code` is in `final_codes` is
