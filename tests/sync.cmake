@@ -19,3 +19,8 @@ if(TARGET meetingbaas::httplib AND TARGET meetingbaas::sqlite AND MEETINGBAAS_BU
                              "CALENDAR_SYNC_SERVER_PATH=\"$<TARGET_FILE:calendar_sync_server>\"")
   add_dependencies(meetingbaas.tests.e2e_calendar_sync calendar_sync_server)
 endif()
+# v2 calendar sync over real loopback HTTP (api_client + cpp-httplib adapter) against the stateful fake API.
+if(TARGET meetingbaas::httplib AND NOT CMAKE_CXX_FLAGS MATCHES "-fno-exceptions")
+  meetingbaas_add_test(calendar_sync_v2 SOURCES calendar_sync_v2.test.cpp LIBS meetingbaas::httplib
+                       LABELS network CONCURRENCY)
+endif()

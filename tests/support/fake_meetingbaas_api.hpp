@@ -377,6 +377,19 @@ public:
     {
         return count(v2_series_post_counts_, series_id);
     }
+    /// Forgets the request counters (v1 and v2) and the call log, e.g. after a test's setup.
+    void reset_counts()
+    {
+        const std::lock_guard lock(mutex_);
+        post_counts_.clear();
+        patch_counts_.clear();
+        delete_counts_.clear();
+        v2_post_counts_.clear();
+        v2_delete_counts_.clear();
+        v2_series_post_counts_.clear();
+        calls_.clear();
+    }
+
     /// Every POST and DELETE of one event, summed over events.
     [[nodiscard]] std::size_t v2_writes() const
     {

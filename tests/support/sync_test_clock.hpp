@@ -14,6 +14,11 @@ public:
     using duration = std::chrono::system_clock::duration;
 
     manual_clock() : now_(std::make_shared<std::atomic<std::int64_t>>(1'789'000'000'000)) {}  // 2026-09-10
+    /// Starts at `start` (e.g. the real time, for tests against a loopback API that checks "now" itself).
+    explicit manual_clock(std::chrono::system_clock::time_point start)
+        : now_(std::make_shared<std::atomic<std::int64_t>>(
+              std::chrono::duration_cast<std::chrono::milliseconds>(start.time_since_epoch()).count()))
+    {}
 
     [[nodiscard]] time_point now() const
     {
