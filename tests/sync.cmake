@@ -18,6 +18,13 @@ if(TARGET meetingbaas::httplib AND TARGET meetingbaas::sqlite AND MEETINGBAAS_BU
   target_compile_definitions(meetingbaas.tests.e2e_calendar_sync PRIVATE
                              "CALENDAR_SYNC_SERVER_PATH=\"$<TARGET_FILE:calendar_sync_server>\"")
   add_dependencies(meetingbaas.tests.e2e_calendar_sync calendar_sync_server)
+  # Issue 12 section 1: transient API faults never dead-letter an accepted webhook (the server binary).
+  meetingbaas_add_test(e2e_faults SOURCES e2e/faults.test.cpp
+                       LIBS meetingbaas::httplib meetingbaas::sqlite LABELS e2e RUN_SERIAL)
+  target_include_directories(meetingbaas.tests.e2e_faults PRIVATE "${CMAKE_CURRENT_SOURCE_DIR}")
+  target_compile_definitions(meetingbaas.tests.e2e_faults PRIVATE
+                             "CALENDAR_SYNC_SERVER_PATH=\"$<TARGET_FILE:calendar_sync_server>\"")
+  add_dependencies(meetingbaas.tests.e2e_faults calendar_sync_server)
 endif()
 # v2 calendar sync over real loopback HTTP (api_client + cpp-httplib adapter) against the stateful fake API.
 if(TARGET meetingbaas::httplib AND NOT CMAKE_CXX_FLAGS MATCHES "-fno-exceptions")
