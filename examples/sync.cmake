@@ -34,3 +34,11 @@ if(TARGET meetingbaas::httplib)
     target_include_directories(fake_meetingbaas_api_server PRIVATE "${PROJECT_SOURCE_DIR}/tests/support")
   endif()
 endif()
+
+# v2 calendar sync in one process: queue, worker, processor, against the loopback stand-in API.
+if(TARGET meetingbaas::httplib)
+  meetingbaas_add_example(calendar_sync_v2 SOURCES calendar_sync_v2.cpp REQUIRES meetingbaas::httplib NEEDS_EXCEPTIONS)
+  if(TARGET calendar_sync_v2)
+    target_include_directories(calendar_sync_v2 PRIVATE "${PROJECT_SOURCE_DIR}/tests/support")
+  endif()
+endif()

@@ -430,6 +430,13 @@ public:
         return true;
     }
 
+    /// Forgets every v2 bot (e.g. between benchmark iterations).
+    void clear_v2_bots()
+    {
+        const std::lock_guard lock(mutex_);
+        v2_bots_.clear();
+    }
+
     /// Removes a v2 event (GET answers 404 from now on).
     bool remove_v2_event(const std::string& event_id)
     {
