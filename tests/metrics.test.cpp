@@ -30,7 +30,31 @@ TEST_CASE("sync_metrics renders counters in the Prometheus text format", "[metri
     CHECK_THAT(text, !ContainsSubstring("status=\"503\""));  // statuses never seen are left out
     CHECK(m.api_calls(200) == 1);
     CHECK(m.rejected_count(meetingbaas::reject_reason::unauthenticated) == 2);
-    CHECK_THAT(m.to_prometheus("app_"), ContainsSubstring("app_jobs_done_total 0\n"));
+    CHECK_THAT(m.to_prometheus("app_"), ContainsSubstring("app_jobs_done_total{api_version=\"v1\"} 0\n"));
+}
+
+TEST_CASE("sync_metrics splits the calendar-sync counters by API version, under the same names", "[metrics]")
+{
+    meetingbaas::sync_metrics m;
+    m.v1.bots_scheduled += 9;
+    m.v1.bots_cancelled += 1;
+    m.sync(meetingbaas::api_version::v2).bots_scheduled += 3;
+    m.sync(meetingbaas::api_version::v2).jobs_done += 4;
+    m.sync(meetingbaas::api_version::unknown).jobs_retried += 2;  // untyped jobs count as v1
+    m.v2.events_rejected += 1;
+    m.v2.writes_unconfirmed += 5;
+    const auto text = m.to_prometheus();
+    CHECK_THAT(text, ContainsSubstring("# TYPE meetingbaas_bots_scheduled_total counter\n"
+                                       "meetingbaas_bots_scheduled_total{api_version=\"v1\"} 9\n"
+                                       "meetingbaas_bots_scheduled_total{api_version=\"v2\"} 3\n"));
+    CHECK_THAT(text, ContainsSubstring("meetingbaas_bots_cancelled_total{api_version=\"v1\"} 1\n"));
+    CHECK_THAT(text, ContainsSubstring("meetingbaas_jobs_done_total{api_version=\"v2\"} 4\n"));
+    CHECK_THAT(text, ContainsSubstring("meetingbaas_jobs_retried_total{api_version=\"v1\"} 2\n"));
+    CHECK_THAT(text, ContainsSubstring("meetingbaas_events_rejected_total{api_version=\"v2\"} 1\n"));
+    CHECK_THAT(text, ContainsSubstring("meetingbaas_writes_unconfirmed_total{api_version=\"v2\"} 5\n"));
+    // No unlabelled series next to the labelled ones (a sum over the name would count twice).
+    CHECK_THAT(text, !ContainsSubstring("meetingbaas_bots_scheduled_total 1"));
+    CHECK_THAT(text, !ContainsSubstring("meetingbaas_bots_scheduled_total 9"));
 }
 
 TEST_CASE("sync_metrics counts from many threads without losing increments", "[metrics]")
