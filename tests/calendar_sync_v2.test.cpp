@@ -3,8 +3,10 @@
 // processed by the shared engine, over real HTTP on loopback (api_client + httplib_http_client) against the
 // stateful fake API (tests/support/fake_meetingbaas_api.hpp).
 #include <meetingbaas/adapters/httplib.hpp>
+#include <meetingbaas/auth/authenticity.hpp>
 #include <meetingbaas/idempotency/memory_store.hpp>
 #include <meetingbaas/sync/calendar_sync.hpp>
+#include <meetingbaas/sync/receiver.hpp>
 
 #include "fake_meetingbaas_api.hpp"
 #include "sync_test_clock.hpp"
@@ -15,6 +17,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <thread>
@@ -736,4 +740,53 @@ TEST_CASE("calendar.events_synced judged from the listing gives the same result 
         CHECK(w.gets_of(event_id(i)) == (listing && !needs ? 0U : 1U));
     }
     CHECK(w.metrics.v2.bots_scheduled == writes);
+}
+
+TEST_CASE("the receiver queues every calendar delivery as a job named after its wire event",
+          "[calendar_sync_v2]")
+{
+    // (The v1 API-key verifier keeps this routing test short; the body's event type decides the route.)
+    meetingbaas::webhook_verifier verifier;
+    verifier.accept_v1(*meetingbaas::api_key_keyring::from_keys({"receiver-key"}));
+    meetingbaas::memory_idempotency_store store;
+    auto guard = *meetingbaas::make_idempotency_guard(store);
+    meetingbaas::in_memory_job_queue<> queue;
+    int others = 0;
+    auto on_other = [&](const meetingbaas::delivery&, const meetingbaas::verified_body&) { ++others; };
+    meetingbaas::webhook_receiver<meetingbaas::webhook_verifier, decltype(guard),
+                                  meetingbaas::in_memory_job_queue<>, decltype(on_other)>
+        rx(verifier, guard, queue, {}, on_other);
+    const meetingbaas::http_headers headers{{"x-meeting-baas-api-key", "receiver-key"}};
+    std::vector<std::string> kinds;
+    for (const char* file :
+         {"v1.calendar.sync_events.json", "v2.calendar.event_created.json", "v2.calendar.event_updated.json",
+          "v2.calendar.event_cancelled.json", "v2.calendar.events_synced.json"}) {
+        std::ifstream in(std::string(MEETINGBAAS_TEST_DATA_DIR) + "/" + file, std::ios::binary);
+        const std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const auto r = rx.handle("POST", headers, body);
+        CAPTURE(file);
+        CHECK(r.status == 200);
+        CHECK(r.kind == meetingbaas::receipt_kind::accepted);
+        CHECK(rx.handle("POST", headers, body).kind == meetingbaas::receipt_kind::duplicate);
+        kinds.push_back(r.event_type);
+    }
+    CHECK(others == 0);
+    // Leased in order: each job's kind is the wire event name, which the processor dispatches on.
+    std::vector<std::string> leased;
+    for (;;) {
+        auto job = queue.lease(1min);
+        REQUIRE(job);
+        if (!job->has_value()) break;
+        leased.push_back((*job)->kind);
+        CHECK(meetingbaas::is_calendar_job_kind((*job)->kind));
+    }
+    CHECK(leased == std::vector<std::string>(meetingbaas::calendar_job_kinds.begin(),
+                                             meetingbaas::calendar_job_kinds.end()));
+    CHECK(kinds == leased);
+    // Other v2 events still go to the application.
+    std::ifstream in(std::string(MEETINGBAAS_TEST_DATA_DIR) + "/v2.calendar.connection_created.json",
+                     std::ios::binary);
+    const std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(rx.handle("POST", headers, body).kind == meetingbaas::receipt_kind::other_event);
+    CHECK(others == 1);
 }

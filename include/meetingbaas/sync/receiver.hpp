@@ -7,8 +7,9 @@
 //   413  body over the limit (checked before anything else is read)
 //   401  authenticity: missing or wrong x-meeting-baas-api-key (v1), bad signature or stale timestamp (v2)
 //   400  not a valid event envelope
-//   200  accepted: calendar.sync_events enqueued once, deduplicated by the job's unique key (a duplicate is
-//        also 200, with nothing enqueued)
+//   200  accepted: a calendar delivery (v1 calendar.sync_events; v2 calendar.event_created, _updated,
+//        _cancelled, calendar.events_synced: job_kinds.hpp) enqueued once as a job whose kind is the wire
+//        event name, deduplicated by the job's unique key (a duplicate is also 200, with nothing enqueued)
 //   200  well-formed other events: handed to the application's callback once (an idempotency claim)
 //   405  not a POST; 500 the HMAC backend failed; 503 storage failed (the sender retries)
 //
@@ -24,6 +25,7 @@
 #include <meetingbaas/idempotency/event_keys.hpp>
 #include <meetingbaas/idempotency/guard.hpp>
 #include <meetingbaas/idempotency/key.hpp>
+#include <meetingbaas/sync/job_kinds.hpp>
 #include <meetingbaas/sync/job_queue.hpp>
 #include <meetingbaas/sync/metrics.hpp>
 
@@ -39,8 +41,9 @@
 
 namespace meetingbaas::inline v0 {
 
-/// The job kind the receiver enqueues for `calendar.sync_events`.
-inline constexpr std::string_view calendar_sync_job_kind = "calendar.sync_events";
+/// The job kind the receiver enqueues for `calendar.sync_events` (the v2 calendar kinds are in
+/// job_kinds.hpp).
+inline constexpr std::string_view calendar_sync_job_kind = v1_calendar_job_kind;
 
 /// Options of a webhook_receiver.
 struct receiver_options {
@@ -57,7 +60,7 @@ struct receiver_options {
 
 /// What the receiver did with a request.
 enum class receipt_kind {
-    accepted,     ///< new calendar.sync_events: enqueued
+    accepted,     ///< a new calendar delivery (a calendar job kind, job_kinds.hpp): enqueued
     duplicate,    ///< seen before: nothing new
     other_event,  ///< a well-formed event of another type: handed to the application
     rejected,     ///< 4xx / 5xx: see reason
@@ -103,7 +106,7 @@ concept delivery_verifier = requires(const V& v, const H& h, std::string_view bo
     { v.verify(h, body) } -> std::same_as<result<verified_body, verification_error>>;
 };
 
-/// Called once per accepted delivery that is not calendar.sync_events (unknown types included), with
+/// Called once per accepted delivery that is not a calendar job (unknown types included), with
 /// the parsed delivery and the verified body. It should only hand the work on (queue it): it runs on the
 /// request path.
 struct ignore_other_events {
@@ -157,8 +160,11 @@ public:
         if (parse.max_body_bytes < options_.max_body_bytes) parse.max_body_bytes = options_.max_body_bytes;
         auto parsed = parse_delivery(verified->bytes(), parse);
         if (!parsed) return reject(std::move(r), 400, reject_reason::malformed, to_string(parsed.error()));
-        const bool is_sync = std::holds_alternative<calendar_sync_events>(parsed->event);
-        r.event_type = event_name(*parsed);
+        // Calendar deliveries of both generations are queued as jobs named after their wire event
+        // (job_kinds.hpp); the calendar-sync processor dispatches on that kind.
+        const std::string_view job_kind = meetingbaas::event_name(parsed->event);
+        const bool is_sync = is_calendar_job_kind(job_kind);
+        r.event_type = std::string(job_kind);
 
         auto key = default_delivery_key(*parsed, *verified);
         r.key = key.str();
@@ -167,8 +173,8 @@ public:
             // The job's unique key is the deduplication: one atomic insert-if-absent, so concurrent copies
             // and a crash at any point can never enqueue twice, and a redelivery finds the job (pending, or
             // completed and kept until purge_completed).
-            auto job = queue_->enqueue(job_spec{std::string(calendar_sync_job_kind),
-                                                std::string(verified->bytes()), r.key, std::nullopt});
+            auto job = queue_->enqueue(
+                job_spec{std::string(job_kind), std::string(verified->bytes()), r.key, std::nullopt});
             if (!job) return reject(std::move(r), 503, reject_reason::unavailable, to_string(job.error()));
             r.job_id = job->id;
             r.status = 200;
@@ -218,22 +224,6 @@ public:
     [[nodiscard]] const receiver_options& options() const noexcept { return options_; }
 
 private:
-    static std::string event_name(const delivery& d)
-    {
-        if (const auto* u = std::get_if<unknown_event>(&d.event)) return u->type;
-        if (std::holds_alternative<calendar_sync_events>(d.event)) return std::string(calendar_sync_job_kind);
-        return std::visit(
-            [](const auto& e) -> std::string {
-                using E = std::remove_cvref_t<decltype(e)>;
-                if constexpr (requires { event_traits<E>::names; }) {
-                    return std::string(event_traits<E>::names.front());
-                } else {
-                    return "unknown";
-                }
-            },
-            d.event);
-    }
-
     receipt duplicate(receipt r)
     {
         bump(metrics_ ? &metrics_->duplicates : nullptr);
