@@ -84,17 +84,29 @@ inline bool read_value(json_reader& r, std::int64_t& out)
     return true;
 }
 
+/// Converts a number that json_reader accepted (so within a double's range) to the nearest double. A
+/// magnitude too small for a double (1e-400) is zero of the same sign, as with strtod: see
+/// number_overflow_message for the library's rule on numbers.
+inline bool to_double(json_reader& r, std::string_view text, double& out)
+{
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    if (ec == std::errc::result_out_of_range && ptr == text.data() + text.size()) {
+        out = text.front() == '-' ? -0.0 : 0.0;  // underflow: the reader already refused overflow
+        return true;
+    }
+    if (ec != std::errc{} || ptr != text.data() + text.size()) {
+        return r.fail(errc::invalid_value, "number not representable as a double");
+    }
+    return true;
+}
+
 inline bool read_value(json_reader& r, double& out)
 {
     const json_kind k = r.peek();
     if (k != json_kind::number) return type_mismatch(r, "a number", k);
     std::string_view text;
-    if (!r.read_number(text)) return false;
-    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    if (ec != std::errc{} || ptr != text.data() + text.size()) {
-        return r.fail(errc::invalid_value, "number out of range");
-    }
-    return true;
+    if (!r.read_number(text)) return false;  // rejects magnitudes beyond a double (number_overflow_message)
+    return to_double(r, text, out);
 }
 
 inline bool read_value(json_reader& r, timestamp& out)
@@ -195,10 +207,7 @@ inline bool read_epoch_time(json_reader& r, std::optional<utc_time>& out)
         t = time_from_epoch(v, epoch_unit::automatic);
     } else {
         double v = 0;
-        const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-        if (ec != std::errc{} || ptr != text.data() + text.size()) {
-            return r.fail(errc::invalid_timestamp, "epoch number out of range");
-        }
+        if (!to_double(r, text, v)) return false;
         t = time_from_epoch(v, epoch_unit::automatic);
     }
     if (!t) return r.fail(errc::invalid_timestamp, std::move(t.error().message));

@@ -13,11 +13,13 @@
 #include <meetingbaas/events/detail/json_pointer.hpp>
 
 #include <bit>
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -102,6 +104,26 @@ inline std::size_t skip_plain_string_bytes(const char* p, std::size_t n) noexcep
 #else
     return skip_plain_string_bytes_swar(p, n);
 #endif
+}
+
+/// Numbers beyond a double's range. RFC 8259 section 6 lets an implementation limit the range of numbers;
+/// this library's limit is the IEEE 754 double's, everywhere: a number whose magnitude rounds to
+/// infinity as a double (above about 1.8e308: `1e309`, `-15e9222`, a 310-digit integer) is rejected with
+/// errc::invalid_value and this message, at the number's JSON Pointer, whether the member is typed
+/// or skipped, so that no accepted body (or raw_json captured from it) holds a number that nlohmann::json
+/// and other double-based parsers reject. Numbers too small for a double (`1e-400`) are not errors:
+/// they round to zero of the same sign, as strtod does; `-0` is negative zero; any number of digits is
+/// accepted and rounded to the nearest double.
+inline constexpr std::string_view number_overflow_message =
+    "number out of range: beyond a double (about 1.8e308)";
+
+/// Does the number `text` (already valid JSON) round to infinity as a double? The slow, exact test for
+/// magnitudes near the limit (scan_number decides the rest from the exponent alone).
+inline bool number_out_of_range(std::string_view text) noexcept
+{
+    double ignored = 0;
+    const auto r = std::from_chars(text.data(), text.data() + text.size(), ignored);
+    return r.ec == std::errc::result_out_of_range;
 }
 
 class json_reader {
@@ -687,27 +709,59 @@ private:
         }
     }
 
+    /// Validates a number against the RFC 8259 grammar and the range limit (see number_out_of_range).
     bool scan_number()
     {
+        const std::size_t start = pos_;
         const std::size_t n = s_.size();
         auto digit = [&](std::size_t p) { return p < n && s_[p] >= '0' && s_[p] <= '9'; };
         if (pos_ < n && s_[pos_] == '-') ++pos_;
         if (!digit(pos_)) return fail_syntax("invalid number");
+        // `lead`: the decimal exponent of the first non-zero digit (1234 -> 3, 0.05 -> -2), for the range
+        // check; meaningful only when `nonzero`.
+        std::int64_t lead = 0;
+        bool nonzero = false;
         if (s_[pos_] == '0') {
             ++pos_;
         } else {
+            const std::size_t first = pos_;
             while (digit(pos_)) ++pos_;
+            lead = static_cast<std::int64_t>(pos_ - first) - 1;
+            nonzero = true;
         }
         if (pos_ < n && s_[pos_] == '.') {
             ++pos_;
             if (!digit(pos_)) return fail_syntax("invalid number: expected a digit after '.'");
+            const std::size_t first = pos_;
+            if (!nonzero) {
+                while (pos_ < n && s_[pos_] == '0') ++pos_;
+                if (digit(pos_)) {
+                    nonzero = true;
+                    lead = -static_cast<std::int64_t>(pos_ - first) - 1;
+                }
+            }
             while (digit(pos_)) ++pos_;
         }
+        std::int64_t exponent = 0;
         if (pos_ < n && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
             ++pos_;
-            if (pos_ < n && (s_[pos_] == '+' || s_[pos_] == '-')) ++pos_;
+            bool negative = false;
+            if (pos_ < n && (s_[pos_] == '+' || s_[pos_] == '-')) negative = s_[pos_++] == '-';
             if (!digit(pos_)) return fail_syntax("invalid number: expected a digit in the exponent");
-            while (digit(pos_)) ++pos_;
+            constexpr std::int64_t saturated = 1'000'000'000'000'000;  // far beyond any double exponent
+            while (digit(pos_)) {
+                if (exponent < saturated) exponent = exponent * 10 + (s_[pos_] - '0');
+                ++pos_;
+            }
+            if (negative) exponent = -exponent;
+        }
+        // Numbers below 1e308 always fit a double; at 1e309 and above none does; in between, ask the
+        // correctly rounded conversion (whether the value rounds to the largest double or to infinity).
+        if (nonzero && lead + exponent >= 308) {
+            const std::string_view text = s_.substr(start, pos_ - start);
+            if (lead + exponent >= 309 || number_out_of_range(text)) {
+                return fail(errc::invalid_value, std::string(number_overflow_message));
+            }
         }
         return true;
     }
