@@ -1,30 +1,126 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Runs every libFuzzer target in <build dir> for <seconds>, two at a time, each on a scratch copy of its seed
-# corpus (fuzz/corpus/<name>/). Fails on any crash, leak, timeout or sanitizer report.
+# Runs the libFuzzer targets of a `fuzz` preset build. See docs/fuzzing.md.
+#
+#   fuzz/run.sh <build dir> [seconds]
+#       CI: every target for <seconds> (default 60), two at a time, each starting from a scratch copy of its
+#       in-tree corpus fuzz/corpus/<name>/ (the minimised result of the deep runs, so CI starts where they
+#       ended). Fails on any crash, leak, timeout or sanitizer report, printing the reproducer.
+#
+#   fuzz/run.sh --deep <build dir> <seconds> [target...]
+#       A long run of each named target (default: all), one at a time: fuzz from the in-tree corpus plus a
+#       persistent work corpus (<build dir>/fuzz-work/<name>/), then minimise both into fuzz/corpus/<name>/
+#       with -merge=1 (seeds keep their names; grown inputs, named by SHA-1, are kept only when they add
+#       coverage) and append one line to fuzz/runs.tsv. On a
+#       finding it stops, keeps the reproducer in <build dir>/fuzz-work/<name>/artifacts/, and records
+#       nothing: fix it, add a unit test, put the reproducer in the corpus, run again.
+#
+# Options for every target: -dict=fuzz/dict/<dict> where fuzz/dict/<name>.dict or the JSON dictionary
+# applies, -max_len from fuzz/max_len (default libFuzzer's), -timeout=10, -rss_limit_mb=2048.
 set -euo pipefail
-build=${1:?usage: fuzz/run.sh <build dir> [seconds]}
-seconds=${2:-60}
 root=$(cd "$(dirname "$0")" && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+
+deep=0
+if [[ ${1:-} == --deep ]]; then
+  deep=1
+  shift
+fi
+build=${1:?usage: fuzz/run.sh [--deep] <build dir> [seconds] [target...]}
+build=$(cd "$build" && pwd)
+seconds=${2:-60}
+shift $(($# >= 2 ? 2 : $#))
+
 mapfile -t targets < <(find "$build" -maxdepth 2 -type f -name 'meetingbaas.fuzz.*' -perm -u+x | sort)
 if ((${#targets[@]} == 0)); then
   echo "fuzz/run.sh: no fuzz targets in $build" >&2
   exit 1
 fi
-run_one() {
-  local bin=$1 name
-  name=${bin##*/meetingbaas.fuzz.}
-  mkdir -p "$work/$name/corpus" "$work/$name/artifacts"
-  [[ -d "$root/corpus/$name" ]] && cp -r "$root/corpus/$name/." "$work/$name/corpus/"
-  if "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-       -artifact_prefix="$work/$name/artifacts/" "$work/$name/corpus" >"$work/$name/log" 2>&1; then
-    echo "fuzz $name: ok ($(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$work/$name/log" | grep -Eo '[0-9]+$') runs)"
-  else
-    echo "fuzz $name: FAILED"; tail -60 "$work/$name/log"; return 1
+if (($# > 0)); then  # only the named targets
+  selected=()
+  for name in "$@"; do
+    found=
+    for t in "${targets[@]}"; do [[ ${t##*/meetingbaas.fuzz.} == "$name" ]] && found=$t; done
+    [[ -n $found ]] || { echo "fuzz/run.sh: no target $name in $build" >&2; exit 1; }
+    selected+=("$found")
+  done
+  targets=("${selected[@]}")
+fi
+
+# The options of one target: its dictionary and input size cap.
+target_options() {
+  local name=$1 dict="" max_len=""
+  if [[ -f "$root/dict/$name.dict" ]]; then
+    dict="$root/dict/$name.dict"
+  elif [[ $name == parse_delivery || $name == api_response || $name == json_number ]]; then
+    dict="$root/dict/json.dict"
   fi
+  max_len=$(awk -v n="$name" '$1 == n {print $2}' "$root/max_len" 2>/dev/null || true)
+  printf '%s\n' -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+  [[ -n $dict ]] && printf '%s\n' "-dict=$dict"
+  [[ -n $max_len ]] && printf '%s\n' "-max_len=$max_len"
+  return 0
 }
-export -f run_one
-export work root seconds
-printf '%s\n' "${targets[@]}" | xargs -P 2 -I{} bash -c 'run_one "$@"' _ {}
+
+runs_of() { grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$1" | grep -Eo '[0-9]+$' | tail -1; }
+
+if ((deep == 0)); then
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  run_one() {
+    local bin=$1 name
+    name=${bin##*/meetingbaas.fuzz.}
+    mkdir -p "$work/$name/corpus" "$work/$name/artifacts"
+    [[ -d "$root/corpus/$name" ]] && cp -r "$root/corpus/$name/." "$work/$name/corpus/"
+    mapfile -t opts < <(target_options "$name")
+    if "$bin" -max_total_time="$seconds" "${opts[@]}" -artifact_prefix="$work/$name/artifacts/" \
+         "$work/$name/corpus" >"$work/$name/log" 2>&1; then
+      echo "fuzz $name: ok ($(runs_of "$work/$name/log") runs from $(find "$root/corpus/$name" -type f 2>/dev/null | wc -l) corpus files)"
+    else
+      echo "fuzz $name: FAILED"
+      tail -60 "$work/$name/log"
+      for a in "$work/$name/artifacts"/*; do
+        [[ -f $a ]] || continue
+        echo "reproducer $(basename "$a") (base64): $(base64 -w0 "$a" | head -c 4000)"
+      done
+      return 1
+    fi
+  }
+  export -f run_one target_options runs_of
+  export work root seconds
+  printf '%s\n' "${targets[@]}" | xargs -P 2 -I{} bash -c 'run_one "$@"' _ {}
+  exit 0
+fi
+
+# ---- deep runs ----
+commit=$(git -C "$root/.." rev-parse --short HEAD 2>/dev/null || echo unknown)
+for bin in "${targets[@]}"; do
+  name=${bin##*/meetingbaas.fuzz.}
+  work="$build/fuzz-work/$name"
+  mkdir -p "$work/corpus" "$work/artifacts" "$root/corpus/$name"
+  mapfile -t opts < <(target_options "$name")
+  echo "fuzz $name: ${seconds}s from $(find "$root/corpus/$name" -type f | wc -l) in-tree + $(find "$work/corpus" -type f | wc -l) work inputs"
+  status=0
+  "$bin" -max_total_time="$seconds" "${opts[@]}" -artifact_prefix="$work/artifacts/" \
+    "$work/corpus" "$root/corpus/$name" >"$work/log" 2>&1 || status=$?
+  runs=$(runs_of "$work/log")
+  if ((status != 0)); then
+    echo "fuzz $name: FINDING after ${runs:-?} runs (exit $status); log: $work/log"
+    grep -E '^(==|SUMMARY|Test unit written|artifact_prefix)' "$work/log" | tail -5
+    exit 1
+  fi
+  # Minimise into a fresh directory that replaces the in-tree one: the hand-written seeds and regression
+  # inputs (any name but 40 hex digits) are kept as they are; of everything else (earlier grown inputs and
+  # this run's), -merge=1 keeps only inputs that add coverage beyond them, named by their SHA-1.
+  rm -rf "$work/merged" && mkdir -p "$work/merged"
+  find "$root/corpus/$name" -maxdepth 1 -type f ! -regex '.*/[0-9a-f]\{40\}' -exec cp {} "$work/merged/" \;
+  "$bin" -merge=1 "${opts[@]}" "$work/merged" "$root/corpus/$name" "$work/corpus" >"$work/merge.log" 2>&1
+  rm -rf "$root/corpus/$name" && mv "$work/merged" "$root/corpus/$name"
+  files=$(find "$root/corpus/$name" -type f | wc -l)
+  bytes=$(du -sb "$root/corpus/$name" | cut -f1)
+  echo "fuzz $name: ok, $runs runs; in-tree corpus now $files files, $bytes bytes"
+  if ((files > 400 || bytes > 400000)); then
+    echo "fuzz $name: the in-tree corpus is over 400 files / 400 KB: lower fuzz/max_len for it" >&2
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$name" "$seconds" "$runs" "$commit" \
+    "$files files $bytes bytes" >>"$root/runs.tsv"
+done

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 // Fuzzes parse_timestamp, the formatters and time_from_epoch. Checks: the original text is kept; a
 // parsed time re-formatted canonically parses back to the same instant (years 0000..9999); the
-// whole-second form never rounds up.
+// whole-second form never rounds up; epoch numbers: non-finite doubles are refused, both zeros are the
+// epoch, and an integer means the same instant as an int64 or as a double.
 #include <meetingbaas/core/timestamp.hpp>
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -44,6 +46,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto b = mb::time_from_epoch(f, unit);
         if (a.has_value()) (void)mb::format_timestamp(*a);
         if (b.has_value()) (void)mb::format_timestamp(*b);
+        // Numbers (issue 12 section 4): no NaN or infinity is a time; both zeros are the epoch; an integer
+        // given as a double is the same instant as given as an integer while the product is exact.
+        if (!std::isfinite(f) && b.has_value()) std::abort();
+        if (f == 0.0 && (!b.has_value() || *b != mb::utc_time{})) std::abort();
+        const double as_double = static_cast<double>(i);
+        const auto c = mb::time_from_epoch(as_double, unit);
+        const std::int64_t exact_below =
+            (unit == mb::epoch_unit::seconds ||
+             (unit == mb::epoch_unit::automatic && i > -100'000'000'000 && i < 100'000'000'000))
+                ? 9'000'000'000
+                : 9'000'000'000'000;
+        if (i > -exact_below && i < exact_below && (a.has_value() != c.has_value() || (a && *a != *c))) {
+            std::abort();
+        }
     }
     return 0;
 }
