@@ -5,6 +5,10 @@ meetingbaas_add_test(metrics SOURCES metrics.test.cpp CONCURRENCY)
 meetingbaas_add_compile_fail_test(job_queue_without_lease compile_fail/job_queue_without_lease.cpp "can_lease_jobs")
 if(TARGET meetingbaas::sqlite)
   meetingbaas_add_test(sqlite_queue SOURCES adapters/sqlite_queue.test.cpp LIBS meetingbaas::sqlite)
+  # Issue 12 section 3: WAL bound under load, retention, health, full disk, corruption. Serial: it measures
+  # file sizes and fills (simulated or tmpfs) disks.
+  meetingbaas_add_test(sqlite_maintenance SOURCES adapters/sqlite_maintenance.test.cpp LIBS meetingbaas::sqlite
+                       CONCURRENCY RUN_SERIAL)
 endif()
 meetingbaas_add_test(calendar_sync SOURCES calendar_sync.test.cpp CONCURRENCY)
 meetingbaas_add_test(receiver SOURCES receiver.test.cpp CONCURRENCY)

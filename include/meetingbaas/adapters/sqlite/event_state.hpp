@@ -29,21 +29,32 @@ public:
     {
         auto db = sqlite::open(path, options);
         if (!db) return db.error();
-        if (auto r = db->exec("CREATE TABLE IF NOT EXISTS mb_event_state(uuid TEXT PRIMARY KEY NOT NULL, "
-                              "applied_us INTEGER NOT NULL) WITHOUT ROWID");
+        return attach(std::move(*db));
+    }
+
+    /// Uses an already open connection (the state store takes it over), creating the table when needed: e.g.
+    /// one opened with wal_autocheckpoint = 0 when sqlite_state_maintenance checkpoints instead.
+    [[nodiscard]] static result<sqlite_event_state> attach(sqlite::database db)
+    {
+        // The index serves the retention purge (sqlite_state_maintenance: rows whose applied version is older
+        // than event_state_retention).
+        if (auto r =
+                db.exec("CREATE TABLE IF NOT EXISTS mb_event_state(uuid TEXT PRIMARY KEY NOT NULL, "
+                        "applied_us INTEGER NOT NULL) WITHOUT ROWID;"
+                        "CREATE INDEX IF NOT EXISTS mb_event_state_applied ON mb_event_state(applied_us)");
             !r) {
             return r.error();
         }
         auto s = std::make_unique<state>();
-        auto read = db->prepare("SELECT applied_us FROM mb_event_state WHERE uuid = ?1");
+        auto read = db.prepare("SELECT applied_us FROM mb_event_state WHERE uuid = ?1");
         if (!read) return read.error();
         auto write =
-            db->prepare("INSERT INTO mb_event_state(uuid, applied_us) VALUES(?1, ?2) ON CONFLICT(uuid) "
-                        "DO UPDATE SET applied_us = MAX(applied_us, excluded.applied_us)");
+            db.prepare("INSERT INTO mb_event_state(uuid, applied_us) VALUES(?1, ?2) ON CONFLICT(uuid) "
+                       "DO UPDATE SET applied_us = MAX(applied_us, excluded.applied_us)");
         if (!write) return write.error();
         s->read = std::move(*read);
         s->write = std::move(*write);
-        s->db = std::move(*db);
+        s->db = std::move(db);
         return sqlite_event_state(std::move(s));
     }
 

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -48,6 +49,7 @@ CREATE TABLE IF NOT EXISTS mb_jobs(
   last_error  TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS mb_jobs_leasable ON mb_jobs(due, id) WHERE state IN (0, 1);
+CREATE INDEX IF NOT EXISTS mb_jobs_settled ON mb_jobs(state, due) WHERE state >= 2;  -- retention purges
 CREATE TABLE IF NOT EXISTS mb_dead_letters(
   job_id      INTEGER PRIMARY KEY,
   kind        TEXT    NOT NULL,
@@ -396,13 +398,21 @@ public:
         return static_cast<std::size_t>(db_.changes());
     }
 
-    /// Deletes completed jobs settled before `before` (their unique keys can then be enqueued again).
-    result<std::size_t> purge_completed(queue_time before)
+    /// Deletes up to `limit` completed jobs settled before `before`, oldest first (their unique keys can then
+    /// be enqueued again); returns how many. sqlite_state_maintenance does this (and the other retention
+    /// rules) in small batches from a timer; see docs/calendar-sync.md.
+    result<std::size_t> purge_completed(queue_time before,
+                                        std::size_t limit = std::numeric_limits<std::size_t>::max())
     {
         std::lock_guard lock(mutex_);
-        auto st = cached("DELETE FROM mb_jobs WHERE state = 2 AND due < ?1");
+        auto st =
+            cached("DELETE FROM mb_jobs WHERE id IN (SELECT id FROM mb_jobs WHERE state >= 2 AND state = 2 "
+                   "AND due < ?1 ORDER BY due LIMIT ?2)");
         if (!st) return st.error();
         if (auto r = st->bind_int64(1, detail::to_ms(before)); !r) return r.error();
+        const auto capped =
+            limit > static_cast<std::size_t>(INT64_MAX) ? INT64_MAX : static_cast<std::int64_t>(limit);
+        if (auto r = st->bind_int64(2, capped); !r) return r.error();
         if (auto r = st->step(); !r) return r.error();
         return static_cast<std::size_t>(db_.changes());
     }
