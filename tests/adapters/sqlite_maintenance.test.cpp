@@ -231,6 +231,31 @@ TEST_CASE("the WAL stays under its bound while webhooks are processed with concu
     CHECK(maintained.max_wal * 10 < control.max_wal);
 }
 
+TEST_CASE("step() suggests stepping sooner while the WAL grows fast", "[sqlite_maintenance]")
+{
+    temp_dir dir;
+    const std::string path = dir.file("state.sqlite3");
+    mb::sqlite_maintenance_options options;
+    options.wal_truncate_threshold = 256 * 1024;
+    auto maintenance = mb::sqlite_state_maintenance::open(path, options);
+    REQUIRE(maintenance);
+    clock_type clock;
+    auto s = state_workload::stores<clock_type>::open(path, clock);
+    REQUIRE(s);
+    auto r = maintenance->step();
+    CHECK(r.next_step_in == options.step_interval);  // nothing written: the normal period
+    r = maintenance->step();
+    CHECK(r.next_step_in == options.step_interval);
+    const auto never = mb::queue_time(std::chrono::hours(24 * 365 * 1000));
+    for (int i = 0; i < 200; ++i) {  // about 1 MiB of WAL at once: four times the threshold
+        REQUIRE(s->queue.enqueue({"filler", std::string(4096, 'x'), "f" + std::to_string(i), never}));
+    }
+    r = maintenance->step();
+    CHECK(r.wal_bytes_before > 2 * options.wal_truncate_threshold);
+    CHECK(r.truncated);
+    CHECK(r.next_step_in == options.min_step_interval);
+}
+
 TEST_CASE("every table's retention rule purges in batches, and pruned dead letters are reported",
           "[sqlite_maintenance]")
 {

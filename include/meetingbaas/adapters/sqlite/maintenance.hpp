@@ -60,6 +60,10 @@ struct sqlite_maintenance_options {
     /// the threshold), the next attempt may wait this long instead.
     std::chrono::milliseconds truncate_wait_max{1000};
     unsigned escalate_after = 5;
+    /// The step period the report suggests (report.next_step_in): `step_interval` normally, shorter (down to
+    /// `min_step_interval`) while writes would fill half the threshold before then.
+    std::chrono::milliseconds step_interval{1000};
+    std::chrono::milliseconds min_step_interval{100};
 
     // ---- retention ----
     /// Completed jobs (their unique key is what deduplicates redeliveries) are deleted this long after they
@@ -121,6 +125,8 @@ struct sqlite_maintenance_options {
         return bad("event_state_retention",
                    "must be at least the dead-letter and completed-job retentions (or 0: keep forever)");
     }
+    if (o.min_step_interval <= milliseconds::zero() || o.min_step_interval > o.step_interval)
+        return bad("min_step_interval", "must be positive and at most step_interval");
     if (o.purge_batch == 0 || o.purge_batch > 100'000) return bad("purge_batch", "must be 1..100000");
     if (o.purge_budget < milliseconds::zero()) return bad("purge_budget", "must not be negative");
     if (o.probe_interval < milliseconds::zero()) return bad("probe_interval", "must not be negative");
@@ -174,6 +180,9 @@ struct sqlite_maintenance_report {
     std::vector<error> errors;  ///< what failed (each also reflected in `health` when it matters)
     sqlite_state_health health;
     std::chrono::microseconds took{};
+    /// When to call step() again: options.step_interval, or less while the WAL grows fast (it would reach
+    /// half the threshold sooner), down to options.min_step_interval.
+    std::chrono::milliseconds next_step_in{};
 };
 
 class sqlite_state_maintenance {
@@ -242,8 +251,9 @@ public:
             s_->health.reserve_held = s_->reserve_held;
         }
         report.health.reserve_held = s_->reserve_held;
-        report.took =
-            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+        const auto finished = std::chrono::steady_clock::now();
+        report.took = std::chrono::duration_cast<std::chrono::microseconds>(finished - started);
+        report.next_step_in = next_step_in(report, started, finished);
         return report;
     }
 
@@ -287,6 +297,8 @@ private:
         std::map<std::string, sqlite::statement, std::less<>> statements;
         std::map<std::string, bool, std::less<>> tables;  // table name -> exists (true is cached)
         unsigned blocked_in_a_row = 0;
+        std::optional<std::chrono::steady_clock::time_point> last_step_end;
+        std::uint64_t last_wal_after = 0;
         std::atomic<bool> full_pending{false};  // a write failed with SQLITE_FULL: truncate at the next step
         std::atomic<bool> reserve_held{false};
 
@@ -366,6 +378,30 @@ private:
         int log = 0;
         int done = 0;
         return sqlite3_wal_checkpoint_v2(s_->db.native_handle(), nullptr, mode, &log, &done);
+    }
+
+    /// The suggested delay before the next step, from how fast the WAL grew since the last one.
+    std::chrono::milliseconds next_step_in(const sqlite_maintenance_report& report,
+                                           std::chrono::steady_clock::time_point started,
+                                           std::chrono::steady_clock::time_point finished)
+    {
+        const auto& o = s_->options;
+        auto next = o.step_interval;
+        if (!s_->last_step_end && report.wal_bytes_before > o.wal_truncate_threshold) {
+            next = o.min_step_interval;  // no history yet, but the WAL outgrew the threshold already
+        } else if (s_->last_step_end && report.wal_bytes_before > s_->last_wal_after) {
+            const double seconds = std::chrono::duration<double>(started - *s_->last_step_end).count();
+            const double growth = static_cast<double>(report.wal_bytes_before - s_->last_wal_after);
+            if (seconds > 0 && growth > 0) {
+                const double half = static_cast<double>(o.wal_truncate_threshold) / 2.0;
+                const auto until_half = std::chrono::milliseconds(static_cast<std::int64_t>(std::min(
+                    half / (growth / seconds) * 1000.0, static_cast<double>(o.step_interval.count()))));
+                next = std::clamp(until_half, o.min_step_interval, o.step_interval);
+            }
+        }
+        s_->last_step_end = finished;
+        s_->last_wal_after = file_size_or_zero(s_->wal_filename);
+        return next;
     }
 
     void checkpoint(sqlite_maintenance_report& report)
