@@ -55,7 +55,7 @@ struct open_options {
     /// PRAGMA journal_size_limit (bytes; -1 = none, SQLite's default): when this connection's write restarts
     /// the WAL from its beginning, the file is truncated to this size, so a WAL that once grew does not
     /// keep its disk space. 4 MiB, the same as sqlite_maintenance_options::wal_truncate_threshold.
-    std::int64_t journal_size_limit = 4 * 1024 * 1024;
+    std::int64_t journal_size_limit = std::int64_t{4} * 1024 * 1024;
     /// PRAGMA wal_autocheckpoint (pages); nullopt keeps SQLite's default (1000). Set 0 on connections whose
     /// commits must not run checkpoints (the request path) when sqlite_state_maintenance checkpoints instead.
     std::optional<int> wal_autocheckpoint{};

@@ -353,24 +353,36 @@ public:
         return tx->commit();
     }
 
+    /// Counts by state. Live jobs are counted through the leasable index, completed and dead ones through
+    /// the settled index (index-only): about 15 times faster than a scan of mb_jobs, which at 10 webhooks/s
+    /// holds 2.6 million completed markers (docs/perf/state.md).
     result<queue_stats> stats()
     {
         std::lock_guard lock(mutex_);
-        auto st = cached("SELECT state, due <= ?1, COUNT(*) FROM mb_jobs GROUP BY 1, 2");
-        if (!st) return st.error();
-        if (auto r = st->bind_int64(1, detail::to_ms(queue_now(clock_))); !r) return r.error();
         queue_stats s;
+        auto live =
+            cached("SELECT state, due <= ?1, COUNT(*) FROM mb_jobs WHERE state IN (0, 1) GROUP BY 1, 2");
+        if (!live) return live.error();
+        if (auto r = live->bind_int64(1, detail::to_ms(queue_now(clock_))); !r) return r.error();
         while (true) {
-            auto row = st->step();
+            auto row = live->step();
             if (!row) return row.error();
             if (*row == sqlite::step_result::done) break;
-            const auto state = st->column_int64(0);
-            const bool due = st->column_int64(1) != 0;
-            const auto n = static_cast<std::size_t>(st->column_int64(2));
+            const auto state = live->column_int64(0);
+            const bool due = live->column_int64(1) != 0;
+            const auto n = static_cast<std::size_t>(live->column_int64(2));
             if (state == 0) (due ? s.ready : s.scheduled) += n;
             if (state == 1) (due ? s.ready : s.leased) += n;
-            if (state == 2) s.completed += n;
-            if (state == 3) s.dead += n;
+        }
+        auto settled = cached("SELECT state, COUNT(*) FROM mb_jobs WHERE state >= 2 GROUP BY state");
+        if (!settled) return settled.error();
+        while (true) {
+            auto row = settled->step();
+            if (!row) return row.error();
+            if (*row == sqlite::step_result::done) break;
+            const auto n = static_cast<std::size_t>(settled->column_int64(1));
+            if (settled->column_int64(0) == 2) s.completed += n;
+            if (settled->column_int64(0) == 3) s.dead += n;
         }
         return s;
     }

@@ -52,7 +52,7 @@ struct sqlite_maintenance_options {
     // ---- the WAL ----
     /// A TRUNCATE checkpoint runs when the WAL file is larger than this (bytes). With the default, the WAL
     /// stays under this size plus what the server writes during one maintenance period (see the docs).
-    std::uint64_t wal_truncate_threshold = 4 * 1024 * 1024;
+    std::uint64_t wal_truncate_threshold = std::uint64_t{4} * 1024 * 1024;
     /// How long a TRUNCATE checkpoint may wait for the current writer and for readers of older snapshots.
     /// New writers wait behind it meanwhile, so this is also the longest extra delay it adds to an enqueue.
     std::chrono::milliseconds truncate_wait{100};
@@ -387,10 +387,12 @@ private:
     {
         const auto& o = s_->options;
         auto next = o.step_interval;
-        if (!s_->last_step_end && report.wal_bytes_before > o.wal_truncate_threshold) {
-            next = o.min_step_interval;  // no history yet, but the WAL outgrew the threshold already
-        } else if (s_->last_step_end && report.wal_bytes_before > s_->last_wal_after) {
-            const double seconds = std::chrono::duration<double>(started - *s_->last_step_end).count();
+        const auto& last_end = s_->last_step_end;
+        if (!last_end.has_value()) {
+            // No history yet; a WAL already over the threshold means fast writes.
+            if (report.wal_bytes_before > o.wal_truncate_threshold) next = o.min_step_interval;
+        } else if (report.wal_bytes_before > s_->last_wal_after) {
+            const double seconds = std::chrono::duration<double>(started - last_end.value()).count();
             const double growth = static_cast<double>(report.wal_bytes_before - s_->last_wal_after);
             if (seconds > 0 && growth > 0) {
                 const double half = static_cast<double>(o.wal_truncate_threshold) / 2.0;
@@ -555,14 +557,22 @@ private:
         };
         auto exists = [&](const std::string& table) {
             auto e = table_exists(table);
-            if (!e) report.errors.push_back(std::move(e).error());
-            return e && *e;
+            if (!e) {
+                report.errors.push_back(std::move(e).error());
+                return false;
+            }
+            return *e;
         };
         for (const auto& table : o.idempotency_tables) {
             if (!exists(table)) continue;
-            const std::string probe = "SELECT 1 FROM " + table + " WHERE expires_at <= ?1 LIMIT 1";
-            const std::string sql = "DELETE FROM " + table + " WHERE key IN (SELECT key FROM " + table +
-                                    " WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)";
+            std::string probe = "SELECT 1 FROM ";
+            probe += table;
+            probe += " WHERE expires_at <= ?1 LIMIT 1";
+            std::string sql = "DELETE FROM ";
+            sql += table;
+            sql += " WHERE key IN (SELECT key FROM ";
+            sql += table;
+            sql += " WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)";
             drain([&] { return purge_batch(probe, sql, now_us); }, report.idempotency_purged);
         }
         if (exists("mb_jobs")) {
@@ -685,7 +695,7 @@ private:
         if (ec || space.available < 2 * want) return;
         std::FILE* f = std::fopen(name.c_str(), "wb");
         if (f == nullptr) return;
-        static constexpr std::size_t chunk = 64 * 1024;
+        static constexpr std::size_t chunk = std::size_t{64} * 1024;
         static const std::vector<char> zeros(chunk, 0);
         std::uint64_t left = want;
         bool ok = true;
