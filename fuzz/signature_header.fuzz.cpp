@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 // Fuzzes the v2 verifier with attacker-controlled headers: the input is split at '\n' into
 // svix-id, svix-timestamp, svix-signature and the body. Checks that nothing crashes, that the header
-// summary is self-consistent, and that success only ever happens when an entry really carries the HMAC.
+// summary is self-consistent, that success only ever happens when an entry really carries the HMAC, and
+// that the timestamp is read as exactly its digits.
 #include <meetingbaas/auth/authenticity.hpp>
 #include <meetingbaas/auth/detail/base64.hpp>
 #include <meetingbaas/auth/hmac.hpp>
 #include <meetingbaas/core/headers.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -50,6 +52,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view ts = next_line(rest);
     const std::string_view sig = next_line(rest);
     const std::string_view body = rest;
+
+    // Numbers (issue 12 section 4): the timestamp is 1+ ASCII digits that fit an int64, exactly their value
+    // (strtoll is the reference; no sign, space, fraction or exponent).
+    {
+        const std::string z(ts);
+        errno = 0;
+        char* end = nullptr;
+        const long long reference = std::strtoll(z.c_str(), &end, 10);
+        const bool digits_only = !ts.empty() && ts.find_first_not_of("0123456789") == std::string_view::npos;
+        const bool fits = digits_only && errno != ERANGE && end == z.c_str() + z.size();
+        const auto parsed = meetingbaas::detail::parse_unix_seconds(ts);
+        if (parsed.has_value() != fits) std::abort();
+        if (parsed && *parsed != reference) std::abort();
+    }
 
     // The parser alone, at the default caps and at tiny ones.
     for (const std::size_t cap : {std::size_t{4}, std::size_t{64}}) {
