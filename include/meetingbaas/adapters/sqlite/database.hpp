@@ -731,8 +731,12 @@ struct integrity_report {
             return row.error();
         }
         if (*row == step_result::done) break;
-        const std::string_view line = st->column_text(0);
-        if (line == "ok" || line == "*** in database main ***") continue;
+        std::string_view line = st->column_text(0);
+        // The first finding may come as "*** in database main ***\nPage 5: ...".
+        constexpr std::string_view banner = "*** in database main ***";
+        if (line.substr(0, banner.size()) == banner) line.remove_prefix(banner.size());
+        while (!line.empty() && (line.front() == '\n' || line.front() == ' ')) line.remove_prefix(1);
+        if (line.empty() || line == "ok") continue;
         if (!findings.empty()) findings += "; ";
         findings += line.substr(0, 300);
         ++problems;
