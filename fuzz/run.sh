@@ -9,9 +9,10 @@
 #
 #   fuzz/run.sh --deep <build dir> <seconds> [target...]
 #       A long run of each named target (default: all), one at a time: fuzz from the in-tree corpus plus a
-#       persistent work corpus (<build dir>/fuzz-work/<name>/), then minimise both into fuzz/corpus/<name>/
-#       with -merge=1 (seeds keep their names; grown inputs, named by SHA-1, are kept only when they add
-#       coverage) and append one line to fuzz/runs.tsv. On a
+#       persistent work corpus (<build dir>/fuzz-work/<name>/), then choose the new in-tree corpus
+#       fuzz/corpus/<name>/ from both (fuzz/select_corpus.py: the seeds keep their names; of the grown
+#       inputs, named by SHA-1, a greedy set cover of edges up to FUZZ_CORPUS_FILES files in all, default
+#       100) and append one line to fuzz/runs.tsv. <seconds> 0 only re-chooses the corpus. On a
 #       finding it stops, keeps the reproducer in <build dir>/fuzz-work/<name>/artifacts/, and records
 #       nothing: fix it, add a unit test, put the reproducer in the corpus, run again.
 #
@@ -72,9 +73,10 @@ if ((deep == 0)); then
     mkdir -p "$work/$name/corpus" "$work/$name/artifacts"
     [[ -d "$root/corpus/$name" ]] && cp -r "$root/corpus/$name/." "$work/$name/corpus/"
     mapfile -t opts < <(target_options "$name")
+    local start=$SECONDS
     if "$bin" -max_total_time="$seconds" "${opts[@]}" -artifact_prefix="$work/$name/artifacts/" \
          "$work/$name/corpus" >"$work/$name/log" 2>&1; then
-      echo "fuzz $name: ok ($(runs_of "$work/$name/log") runs from $(find "$root/corpus/$name" -type f 2>/dev/null | wc -l) corpus files)"
+      echo "fuzz $name: ok ($(runs_of "$work/$name/log") runs in $((SECONDS - start)) s from $(find "$root/corpus/$name" -type f 2>/dev/null | wc -l) corpus files)"
     else
       echo "fuzz $name: FAILED"
       tail -60 "$work/$name/log"
@@ -92,35 +94,43 @@ if ((deep == 0)); then
 fi
 
 # ---- deep runs ----
+max_files=${FUZZ_CORPUS_FILES:-100}
 commit=$(git -C "$root/.." rev-parse --short HEAD 2>/dev/null || echo unknown)
 for bin in "${targets[@]}"; do
   name=${bin##*/meetingbaas.fuzz.}
   work="$build/fuzz-work/$name"
   mkdir -p "$work/corpus" "$work/artifacts" "$root/corpus/$name"
   mapfile -t opts < <(target_options "$name")
-  echo "fuzz $name: ${seconds}s from $(find "$root/corpus/$name" -type f | wc -l) in-tree + $(find "$work/corpus" -type f | wc -l) work inputs"
-  status=0
-  "$bin" -max_total_time="$seconds" "${opts[@]}" -artifact_prefix="$work/artifacts/" \
-    "$work/corpus" "$root/corpus/$name" >"$work/log" 2>&1 || status=$?
-  runs=$(runs_of "$work/log")
-  if ((status != 0)); then
-    echo "fuzz $name: FINDING after ${runs:-?} runs (exit $status); log: $work/log"
-    grep -E '^(==|SUMMARY|Test unit written|artifact_prefix)' "$work/log" | tail -5
-    exit 1
+  runs=0
+  if ((seconds > 0)); then  # -max_total_time=0 would mean "no limit"
+    echo "fuzz $name: ${seconds}s from $(find "$root/corpus/$name" -type f | wc -l) in-tree + $(find "$work/corpus" -type f | wc -l) work inputs"
+    status=0
+    "$bin" -max_total_time="$seconds" "${opts[@]}" -artifact_prefix="$work/artifacts/" \
+      "$work/corpus" "$root/corpus/$name" >"$work/log" 2>&1 || status=$?
+    runs=$(runs_of "$work/log")
+    if ((status != 0)); then
+      echo "fuzz $name: FINDING after ${runs:-?} runs (exit $status); log: $work/log"
+      grep -E '^(==|SUMMARY|Test unit written|artifact_prefix)' "$work/log" | tail -5
+      exit 1
+    fi
   fi
-  # Minimise into a fresh directory that replaces the in-tree one: the hand-written seeds and regression
-  # inputs (any name but 40 hex digits) are kept as they are; of everything else (earlier grown inputs and
-  # this run's), -merge=1 keeps only inputs that add coverage beyond them, named by their SHA-1.
-  rm -rf "$work/merged" && mkdir -p "$work/merged"
-  find "$root/corpus/$name" -maxdepth 1 -type f ! -regex '.*/[0-9a-f]\{40\}' -exec cp {} "$work/merged/" \;
-  "$bin" -merge=1 "${opts[@]}" "$work/merged" "$root/corpus/$name" "$work/corpus" >"$work/merge.log" 2>&1
-  rm -rf "$root/corpus/$name" && mv "$work/merged" "$root/corpus/$name"
+  # The edges each input of both corpora reaches (edges only: no hit-count buckets, no comparison
+  # features, which would keep thousands of inputs), from a merge into an empty directory; then the new
+  # in-tree corpus is chosen from them into a fresh directory that replaces the old one.
+  rm -rf "$work/merged" "$work/cover" "$work/merge.ctl" && mkdir -p "$work/merged" "$work/cover"
+  "$bin" -merge=1 -merge_control_file="$work/merge.ctl" -use_counters=0 -use_cmp=0 "${opts[@]}" \
+    "$work/cover" "$root/corpus/$name" "$work/corpus" >"$work/merge.log" 2>&1
+  mapfile -t keep < <(python3 "$root/select_corpus.py" "$work/merge.ctl" "$root/corpus/$name" "$max_files" \
+    2>"$work/select.log")
+  ((${#keep[@]} > 0)) || { echo "fuzz $name: nothing chosen; see $work/select.log" >&2; exit 1; }
+  cp "${keep[@]}" "$work/merged/"
+  rm -rf "$work/cover" "$root/corpus/$name" && mv "$work/merged" "$root/corpus/$name"
   files=$(find "$root/corpus/$name" -type f | wc -l)
   bytes=$(du -sb "$root/corpus/$name" | cut -f1)
-  echo "fuzz $name: ok, $runs runs; in-tree corpus now $files files, $bytes bytes"
-  if ((files > 400 || bytes > 400000)); then
-    echo "fuzz $name: the in-tree corpus is over 400 files / 400 KB: lower fuzz/max_len for it" >&2
+  echo "fuzz $name: ok, ${runs:-?} runs; in-tree corpus now $files files, $bytes bytes: $(cat "$work/select.log")"
+  if ((bytes > 200000)); then
+    echo "fuzz $name: the in-tree corpus is over 200 KB: lower its -max_len in fuzz/max_len" >&2
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$name" "$seconds" "$runs" "$commit" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$name" "$seconds" "${runs:-?}" "$commit" \
     "$files files $bytes bytes" >>"$root/runs.tsv"
 done
