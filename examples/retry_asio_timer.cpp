@@ -22,11 +22,11 @@
 #include <boost/throw_exception.hpp>
 #include <cstdlib>
 namespace boost {
-[[noreturn]] void throw_exception(const std::exception&)
+BOOST_NORETURN void throw_exception(const std::exception&)
 {
     std::abort();
 }
-[[noreturn]] void throw_exception(const std::exception&, const boost::source_location&)
+BOOST_NORETURN void throw_exception(const std::exception&, const boost::source_location&)
 {
     std::abort();
 }
