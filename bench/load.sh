@@ -45,15 +45,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_port() {  # file -> the port of its "listening on HOST:PORT" line
+wait_port() {  # file -> the port of its "listening on HOST:PORT" line, or of its {"event":"listening",...,"port":N} line
   for _ in $(seq 1 200); do
+    if grep -q '"event":"listening"' "$1" 2>/dev/null; then
+      grep -m1 '"event":"listening"' "$1" | grep -o '"port":[0-9]*' | sed 's/.*://'
+      return 0
+    fi
     if grep -q 'listening on' "$1" 2>/dev/null; then
       grep -m1 -o 'listening on [0-9.]*:[0-9]*' "$1" | sed 's/.*://'
       return 0
     fi
     sleep 0.05
   done
-  echo "load.sh: $1 never said 'listening on'" >&2
+  echo "load.sh: $1 never said it was listening" >&2
   cat "$1" >&2
   return 1
 }

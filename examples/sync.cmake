@@ -1,9 +1,27 @@
 # SPDX-License-Identifier: MIT
-# Area "sync": the calendar-sync example server (cpp-httplib + SQLite), the demo's fake API server, and the
+# Area "sync": the calendar-sync example server (its HTTP front end on Boost.Beast, its plumbing in
+# support/, SQLite state, cpp-httplib as the API client), the demo's fake API server, and the minimal
 # Boost.Beast receiver.
-if(TARGET meetingbaas::httplib AND TARGET meetingbaas::sqlite)
+find_path(MEETINGBAAS_BOOST_BEAST_INCLUDE_DIR boost/beast/http.hpp)
+
+# The server's support library (examples/support): the hardened HTTP server, the JSON-lines logger,
+# configuration, the lock file, signals and housekeeping. Asio and Beast need exceptions.
+if(MEETINGBAAS_BOOST_BEAST_INCLUDE_DIR AND NOT MEETINGBAAS_NOEXCEPT_BUILD)
+  add_library(meetingbaas_server_support STATIC
+              support/http_server.cpp support/json_log.cpp support/process.cpp support/server_config.cpp)
+  target_include_directories(meetingbaas_server_support PUBLIC "${CMAKE_CURRENT_SOURCE_DIR}")
+  target_include_directories(meetingbaas_server_support SYSTEM PUBLIC "${MEETINGBAAS_BOOST_BEAST_INCLUDE_DIR}")
+  target_link_libraries(meetingbaas_server_support PUBLIC meetingbaas::webhooks Threads::Threads
+                        PRIVATE meetingbaas_example_flags)
+endif()
+
+if(TARGET meetingbaas::httplib AND TARGET meetingbaas::sqlite AND TARGET meetingbaas_server_support)
   meetingbaas_add_example(calendar_sync_server SOURCES calendar_sync_server.cpp
-                          REQUIRES meetingbaas::httplib meetingbaas::sqlite ARGS --help NEEDS_EXCEPTIONS)
+                          REQUIRES meetingbaas::httplib meetingbaas::sqlite meetingbaas_server_support
+                          ARGS --help NEEDS_EXCEPTIONS)
+elseif(NOT MEETINGBAAS_NOEXCEPT_BUILD)
+  message(STATUS "meetingbaas: example calendar_sync_server skipped (needs the sqlite and httplib adapters "
+                 "and the Boost.Beast headers)")
 endif()
 
 # The README demo: the stand-in API (tests/support/fake_meetingbaas_api.hpp) in-process, the server as a child.
@@ -16,7 +34,6 @@ if(TARGET calendar_sync_server)
 endif()
 
 # The receiver and the retry step API in a single-threaded Boost.Beast/Asio server (Boost headers only).
-find_path(MEETINGBAAS_BOOST_BEAST_INCLUDE_DIR boost/beast/http.hpp)
 if(MEETINGBAAS_BOOST_BEAST_INCLUDE_DIR)
   meetingbaas_add_example(beast_receiver SOURCES beast_receiver.cpp NEEDS_EXCEPTIONS)
   if(TARGET beast_receiver)

@@ -14,21 +14,28 @@ meetingbaas_add_test(calendar_sync SOURCES calendar_sync.test.cpp CONCURRENCY)
 meetingbaas_add_test(receiver SOURCES receiver.test.cpp CONCURRENCY)
 
 # End-to-end: the calendar_sync_server example as a child process, over loopback HTTP, against the fake API.
+# (examples/ is configured after tests/: the conditions of examples/sync.cmake are repeated here.)
+find_path(MEETINGBAAS_BOOST_BEAST_INCLUDE_DIR boost/beast/http.hpp)
 if(TARGET meetingbaas::httplib AND TARGET meetingbaas::sqlite AND MEETINGBAAS_BUILD_EXAMPLES
+   AND MEETINGBAAS_BOOST_BEAST_INCLUDE_DIR
    AND NOT MEETINGBAAS_ONLY_CONCURRENCY_TESTS AND NOT CMAKE_CXX_FLAGS MATCHES "-fno-exceptions")
   meetingbaas_add_test(e2e_calendar_sync SOURCES e2e/calendar_sync_server.test.cpp
                        LIBS meetingbaas::httplib meetingbaas::sqlite LABELS e2e RUN_SERIAL)
-  target_include_directories(meetingbaas.tests.e2e_calendar_sync PRIVATE "${CMAKE_CURRENT_SOURCE_DIR}")
-  target_compile_definitions(meetingbaas.tests.e2e_calendar_sync PRIVATE
-                             "CALENDAR_SYNC_SERVER_PATH=\"$<TARGET_FILE:calendar_sync_server>\"")
-  add_dependencies(meetingbaas.tests.e2e_calendar_sync calendar_sync_server)
+  # The server's operations (admin endpoints, startup validation, SIGHUP, /healthz) and its HTTP front end
+  # under abuse (slow and idle clients, oversized and ambiguous requests, a port in use).
+  meetingbaas_add_test(e2e_server_operations SOURCES e2e/server_operations.test.cpp
+                       LIBS meetingbaas::httplib meetingbaas::sqlite LABELS e2e RUN_SERIAL)
+  meetingbaas_add_test(e2e_http_abuse SOURCES e2e/http_abuse.test.cpp
+                       LIBS meetingbaas::httplib meetingbaas::sqlite LABELS e2e RUN_SERIAL)
   # Issue 12 section 1: transient API faults never dead-letter an accepted webhook (the server binary).
   meetingbaas_add_test(e2e_faults SOURCES e2e/faults.test.cpp
                        LIBS meetingbaas::httplib meetingbaas::sqlite LABELS e2e RUN_SERIAL)
-  target_include_directories(meetingbaas.tests.e2e_faults PRIVATE "${CMAKE_CURRENT_SOURCE_DIR}")
-  target_compile_definitions(meetingbaas.tests.e2e_faults PRIVATE
-                             "CALENDAR_SYNC_SERVER_PATH=\"$<TARGET_FILE:calendar_sync_server>\"")
-  add_dependencies(meetingbaas.tests.e2e_faults calendar_sync_server)
+  foreach(_mb_e2e IN ITEMS e2e_calendar_sync e2e_server_operations e2e_http_abuse e2e_faults)
+    target_include_directories(meetingbaas.tests.${_mb_e2e} PRIVATE "${CMAKE_CURRENT_SOURCE_DIR}")
+    target_compile_definitions(meetingbaas.tests.${_mb_e2e} PRIVATE
+                               "CALENDAR_SYNC_SERVER_PATH=\"$<TARGET_FILE:calendar_sync_server>\"")
+    add_dependencies(meetingbaas.tests.${_mb_e2e} calendar_sync_server)
+  endforeach()
 endif()
 # v2 calendar sync over real loopback HTTP (api_client + cpp-httplib adapter) against the stateful fake API.
 if(TARGET meetingbaas::httplib AND NOT CMAKE_CXX_FLAGS MATCHES "-fno-exceptions")

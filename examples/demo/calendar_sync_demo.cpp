@@ -77,19 +77,6 @@ std::string sync_webhook(const std::vector<std::string>& uuids)
         .dump();
 }
 
-std::string field(const std::string& line, const std::string& name)
-{
-    const auto at_name = line.find(" " + name + "=");
-    if (at_name == std::string::npos) return {};
-    auto start = at_name + name.size() + 2;
-    if (start < line.size() && line[start] == '"') {
-        const auto end = line.find('"', start + 1);
-        return line.substr(start + 1, end - start - 1);
-    }
-    const auto end = line.find(' ', start);
-    return line.substr(start, end == std::string::npos ? std::string::npos : end - start);
-}
-
 bool queue_drained(int port)
 {
     const auto metrics = sync_e2e::get_path(port, "/metrics");
@@ -150,30 +137,45 @@ int main()
               << ", calendar_sync_server at http://127.0.0.1:" << port << "\n\n";
 
     const httplib::Headers signed_v1{{"x-meeting-baas-api-key", api_key}};
-    std::size_t shown = 0;
+    // What the server did is read from its JSON log lines (one object per line: "event" names the kind).
+    std::size_t deliveries_shown = 0;
+    std::size_t actions_shown = 0;
     const auto step = [&](const std::string& title, const std::string& body,
                           const httplib::Headers& headers) {
         const int status = sync_e2e::post_webhook(port, body, headers);
         std::cout << title << "\n  webhook answered " << status << "\n";
+        // Wait until the delivery is logged, and, when it made a job, until that job's line is written.
+        sync_e2e::eventually([&] { return server->count_events("delivery") > deliveries_shown; }, 10s);
+        const auto deliveries = server->events("delivery");
+        std::string job;
+        for (; deliveries_shown < deliveries.size(); ++deliveries_shown) {
+            const auto& d = deliveries[deliveries_shown];
+            std::cout << "  delivery: " << d.value("result", "");
+            if (const auto detail = d.value("detail", ""); !detail.empty())
+                std::cout << " (" << detail << ")";
+            std::cout << "\n";
+            if (d.value("result", "") == "accepted") job = d.value("job", "");
+        }
+        if (!job.empty()) {
+            server->wait_for_event(
+                "job",
+                [&](const nlohmann::json& j) {
+                    return j.value("job", "") == job && j.value("result", "") == "done";
+                },
+                30s);
+        }
         sync_e2e::eventually([&] { return queue_drained(port); }, 30s);
-        const auto lines = server->lines();
-        for (; shown < lines.size(); ++shown) {
-            const auto& l = lines[shown];
-            if (l.find(" delivery ") != std::string::npos) {
-                std::cout << "  delivery: " << field(l, "result");
-                if (const auto d = field(l, "detail"); !d.empty()) std::cout << " (" << d << ")";
-                std::cout << "\n";
-            } else if (l.find(" action ") != std::string::npos) {
-                const auto what = l.substr(l.find(" action ") + 8,
-                                           l.find(' ', l.find(" action ") + 8) - l.find(" action ") - 8);
-                const auto verb = what == "schedule" ? "scheduled a bot for"
-                                  : what == "cancel" ? "cancelled the bot of"
-                                                     : "left alone";
-                std::cout << "  " << verb << " \"" << field(l, "name") << "\" (starts " << field(l, "start")
-                          << "): " << field(l, "reason");
-                if (field(l, "result") != "applied") std::cout << " [" << field(l, "result") << "]";
-                std::cout << "\n";
-            }
+        const auto actions = server->events("action");
+        for (; actions_shown < actions.size(); ++actions_shown) {
+            const auto& a = actions[actions_shown];
+            const auto what = a.value("action", "");
+            const auto verb = what == "schedule" ? "scheduled a bot for"
+                              : what == "cancel" ? "cancelled the bot of"
+                                                 : "left alone";
+            std::cout << "  " << verb << " \"" << a.value("name", "") << "\" (starts " << a.value("start", "")
+                      << "): " << a.value("reason", "");
+            if (a.value("result", "") != "applied") std::cout << " [" << a.value("result", "") << "]";
+            std::cout << "\n";
         }
         std::cout << "\n";
         return status;

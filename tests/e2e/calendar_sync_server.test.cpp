@@ -2,17 +2,12 @@
 // End-to-end tests of examples/calendar_sync_server over real HTTP on loopback, against the loopback fake
 // Meeting BaaS API (tests/support/fake_meetingbaas_api.hpp). Each test starts its own server process on
 // its own state file.
-#include <meetingbaas/core/timestamp.hpp>
-
-#include "e2e/server_process.hpp"
-#include "fake_calendar_api.hpp"
-#include "fake_meetingbaas_api.hpp"
+#include "e2e/e2e_support.hpp"
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
 #include <atomic>
-#include <filesystem>
 #include <map>
 #include <string>
 #include <thread>
@@ -20,84 +15,9 @@
 
 using namespace std::chrono_literals;
 using meetingbaas_test::fake_meetingbaas_api;
-using sync_e2e::eventually;
-using sync_e2e::server_process;
+using namespace sync_e2e;
 
 namespace {
-
-constexpr const char* api_key = "e2e-api-key-7f3a9c";
-constexpr const char* calendar_id = "62cf1c20-6d72-4a52-9217-c391ec23d7bf";
-constexpr const char* secret = "whsec_XB6KC30vTG6aGz1ffpwLKk1vjhw6W32f";
-
-struct temp_dir {
-    std::filesystem::path path;
-    temp_dir()
-    {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "mb-e2e-XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        path = tmpl;
-    }
-    ~temp_dir()
-    {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-    [[nodiscard]] std::string state() const { return (path / "state.sqlite3").string(); }
-};
-
-std::string at(std::chrono::system_clock::duration from_now)
-{
-    return meetingbaas::format_timestamp(
-        std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now() + from_now));
-}
-
-std::string uuid(int i)
-{
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-%012d", i);
-    return buf;
-}
-
-/// A future meeting with a URL and no bot (the default policy schedules it), updated 30 min ago.
-nlohmann::json meeting(int i, bool with_bot = false, bool deleted = false)
-{
-    return sync_test::make_event(uuid(i), "Meeting " + std::to_string(i), at(std::chrono::hours(24 + i)),
-                                 at(std::chrono::hours(25 + i)), at(-30min),
-                                 deleted ? "" : "https://meet.google.com/e2e-" + std::to_string(i), deleted,
-                                 with_bot);
-}
-
-std::string sync_delivery(const std::vector<int>& ids, bool with_uuids = true,
-                          const std::string& ts = at(-1h))
-{
-    nlohmann::json data = {{"calendar_id", calendar_id}, {"last_updated_ts", ts}};
-    if (with_uuids) {
-        data["affected_event_uuids"] = nlohmann::json::array();
-        for (int i : ids) data["affected_event_uuids"].push_back(uuid(i));
-    }
-    return nlohmann::json{{"event", "calendar.sync_events"}, {"data", data}}.dump();
-}
-
-httplib::Headers v1_headers(const std::string& key = api_key)
-{
-    return {{"Content-Type", "application/json"}, {"x-meeting-baas-api-key", key}};
-}
-
-std::unique_ptr<server_process> start_server(const fake_meetingbaas_api& api, const std::string& state,
-                                             std::vector<std::string> extra = {})
-{
-    std::vector<std::string> args{"--listen", "127.0.0.1:0", "--state", state, "--workers", "2"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    std::string failure;
-    // The API key and base URL come from the environment, as the interface allows.
-    auto p = server_process::start(
-        CALENDAR_SYNC_SERVER_PATH, args,
-        {std::string("MEETINGBAAS_API_KEY=") + api_key, "MEETINGBAAS_API_BASE_URL=" + api.base_url()}, 10s,
-        &failure);
-    INFO(failure);
-    REQUIRE(p);
-    return p;
-}
 
 bool all_posted_once(const fake_meetingbaas_api& api, const std::vector<int>& ids)
 {
@@ -114,20 +34,6 @@ std::size_t total_posts(const fake_meetingbaas_api& api, int first, int last)
     return n;
 }
 
-/// True when the server's queue has nothing ready, scheduled or leased (every job settled).
-bool queue_drained(int port)
-{
-    const auto metrics = sync_e2e::get_path(port, "/metrics");
-    if (!metrics) return false;
-    for (const char* state : {"ready", "scheduled", "leased"}) {
-        if (metrics->find(std::string("meetingbaas_queue_jobs{state=\"") + state + "\"} 0\n") ==
-            std::string::npos) {
-            return false;
-        }
-    }
-    return true;
-}
-
 }  // namespace
 
 TEST_CASE("calendar_sync_server schedules and cancels through both approaches, across pages", "[e2e]")
@@ -142,11 +48,11 @@ TEST_CASE("calendar_sync_server schedules and cancels through both approaches, a
     auto server = start_server(api, dir.state(), {"--bot-name", "E2E Recorder"});
 
     // Approach 2: fetch each affected event.
-    CHECK(sync_e2e::post_webhook(server->port(), sync_delivery({1, 2, 3, 10, 11}), v1_headers()) == 200);
+    CHECK(post_webhook(server->port(), sync_delivery({1, 2, 3, 10, 11}), v1_headers()) == 200);
     REQUIRE(
         eventually([&] { return all_posted_once(api, {1, 2, 3}) && api.delete_count(uuid(11)) == 1; }, 20s));
     // Approach 1: no affected_event_uuids: list with updated_at_gte and status=all, every page (page size 2).
-    CHECK(sync_e2e::post_webhook(server->port(), sync_delivery({}, false), v1_headers()) == 200);
+    CHECK(post_webhook(server->port(), sync_delivery({}, false), v1_headers()) == 200);
     REQUIRE(eventually([&] { return all_posted_once(api, {1, 2, 3, 4, 5, 6, 7, 8, 9}); }, 20s));
     REQUIRE(eventually([&] { return queue_drained(server->port()); }, 20s));
     CHECK(all_posted_once(api, {1, 2, 3, 4, 5, 6, 7, 8, 9}));
@@ -170,7 +76,7 @@ TEST_CASE("calendar_sync_server schedules and cancels through both approaches, a
     CHECK(saw_updated_filter);
 
     int status = 0;
-    const auto metrics = sync_e2e::get_path(server->port(), "/metrics", &status);
+    const auto metrics = get_path(server->port(), "/metrics", &status);
     REQUIRE(metrics);
     CHECK(status == 200);
     CHECK_THAT(*metrics,
@@ -197,7 +103,7 @@ TEST_CASE("calendar_sync_server turns a duplicate storm into one POST per event"
         for (int t = 0; t < 8; ++t) {
             threads.emplace_back([&] {
                 for (int i = 0; i < 25; ++i) {
-                    if (sync_e2e::post_webhook(server->port(), body, v1_headers()) == 200) ++ok;
+                    if (post_webhook(server->port(), body, v1_headers()) == 200) ++ok;
                 }
             });
         }
@@ -206,10 +112,14 @@ TEST_CASE("calendar_sync_server turns a duplicate storm into one POST per event"
     REQUIRE(eventually([&] { return all_posted_once(api, {1, 2, 3, 4, 5}); }, 20s));
     REQUIRE(eventually([&] { return queue_drained(server->port()); }, 20s));
     CHECK(all_posted_once(api, {1, 2, 3, 4, 5}));
-    CHECK(server->count_lines(
-              [](const std::string& l) { return l.find("result=accepted") != std::string::npos; }) == 1);
-    CHECK(server->count_lines(
-              [](const std::string& l) { return l.find("result=duplicate") != std::string::npos; }) == 199);
+    // One JSON line per delivery (written by the log thread, hence "eventually").
+    const auto result_is = [](const char* r) {
+        return [r](const nlohmann::json& e) { return e.value("result", "") == r; };
+    };
+    CHECK(eventually([&] { return server->count_events("delivery") == 200; }, 5s));
+    CHECK(server->count_events("delivery", result_is("accepted")) == 1);
+    CHECK(server->count_events("delivery", result_is("duplicate")) == 199);
+    CHECK(metric(server->port(), "meetingbaas_webhook_duplicates_total") == 199);
 }
 
 TEST_CASE("calendar_sync_server gets every event right through 503s and 429s, honouring Retry-After", "[e2e]")
@@ -224,7 +134,7 @@ TEST_CASE("calendar_sync_server gets every event right through 503s and 429s, ho
     auto server = start_server(api, dir.state());
     auto all = ids;
     all.push_back(9);
-    CHECK(sync_e2e::post_webhook(server->port(), sync_delivery(all), v1_headers()) == 200);
+    CHECK(post_webhook(server->port(), sync_delivery(all), v1_headers()) == 200);
     REQUIRE(eventually([&] { return all_posted_once(api, ids) && api.delete_count(uuid(9)) == 1; }, 60s));
     REQUIRE(eventually([&] { return queue_drained(server->port()); }, 60s));
     CHECK(all_posted_once(api, ids));
@@ -264,9 +174,9 @@ TEST_CASE("calendar_sync_server killed with SIGKILL mid-flight resumes on restar
     {
         auto server = start_server(api, dir.state(), {"--workers", "3"});
         // Three deliveries, so that several jobs are leased when the process dies.
-        CHECK(sync_e2e::post_webhook(server->port(), sync_delivery({1, 2, 3, 4}), v1_headers()) == 200);
-        CHECK(sync_e2e::post_webhook(server->port(), sync_delivery({5, 6, 7, 8}), v1_headers()) == 200);
-        CHECK(sync_e2e::post_webhook(server->port(), sync_delivery({9, 10, 11, 12}), v1_headers()) == 200);
+        CHECK(post_webhook(server->port(), sync_delivery({1, 2, 3, 4}), v1_headers()) == 200);
+        CHECK(post_webhook(server->port(), sync_delivery({5, 6, 7, 8}), v1_headers()) == 200);
+        CHECK(post_webhook(server->port(), sync_delivery({9, 10, 11, 12}), v1_headers()) == 200);
         REQUIRE(eventually([&] { return total_posts(api, 1, 12) >= 2; }, 20s));
         server->send_signal(SIGKILL);
         const auto status = server->wait_exit(5s);
@@ -300,7 +210,7 @@ TEST_CASE("calendar_sync_server stops on SIGTERM within 10 s and finishes the qu
     temp_dir dir;
     {
         auto server = start_server(api, dir.state(), {"--workers", "1"});
-        CHECK(sync_e2e::post_webhook(server->port(), sync_delivery(ids), v1_headers()) == 200);
+        CHECK(post_webhook(server->port(), sync_delivery(ids), v1_headers()) == 200);
         std::this_thread::sleep_for(600ms);
         const auto sent = std::chrono::steady_clock::now();
         server->send_signal(SIGTERM);
@@ -308,8 +218,10 @@ TEST_CASE("calendar_sync_server stops on SIGTERM within 10 s and finishes the qu
         REQUIRE(status.has_value());
         CHECK(*status == 0);
         CHECK(std::chrono::steady_clock::now() - sent < 10s);
-        CHECK(server->count_lines(
-                  [](const std::string& l) { return l.find("stopped") != std::string::npos; }) == 1);
+        CHECK(server->count_events("shutdown", [](const nlohmann::json& e) {
+            return e.value("signal", "") == "SIGTERM";
+        }) == 1);
+        CHECK(server->count_events("stopped") == 1);
     }
     CHECK(total_posts(api, 1, 10) < 10);
     api.set_faults({});
@@ -328,12 +240,12 @@ TEST_CASE("calendar_sync_server answers malformed and forged deliveries with 4xx
     auto server = start_server(api, dir.state(), {"--webhook-secret", secret});
     const int port = server->port();
 
-    CHECK(sync_e2e::post_webhook(port, "{not json", v1_headers()) == 400);
-    CHECK(sync_e2e::post_webhook(port, R"({"event":"calendar.sync_events","data":{}})", v1_headers()) == 400);
-    CHECK(sync_e2e::post_webhook(port, sync_delivery({1}), {{"Content-Type", "application/json"}}) == 401);
-    CHECK(sync_e2e::post_webhook(port, sync_delivery({1}), v1_headers("not-the-key")) == 401);
-    CHECK(sync_e2e::post_webhook(port, std::string((1 << 20) + 1, ' '), v1_headers()) == 413);
-    CHECK(sync_e2e::post_webhook(port, std::string(4 << 20, ' '), v1_headers()) == 413);
+    CHECK(post_webhook(port, "{not json", v1_headers()) == 400);
+    CHECK(post_webhook(port, R"({"event":"calendar.sync_events","data":{}})", v1_headers()) == 400);
+    CHECK(post_webhook(port, sync_delivery({1}), {{"Content-Type", "application/json"}}) == 401);
+    CHECK(post_webhook(port, sync_delivery({1}), v1_headers("not-the-key")) == 401);
+    CHECK(post_webhook(port, std::string((1 << 20) + 1, ' '), v1_headers()) == 413);
+    CHECK(post_webhook(port, std::string(4 << 20, ' '), v1_headers()) == 413);
 
     // v2: a forged signature, and a correctly signed delivery whose timestamp is stale (2026-09-16).
     const std::string v2_body =
@@ -349,15 +261,15 @@ TEST_CASE("calendar_sync_server answers malformed and forged deliveries with 4xx
                                               std::chrono::system_clock::now().time_since_epoch())
                                               .count())},
         {"svix-signature", "v1,HS4HPtA64JHC5LQ5pPqUxFvOGjqjvrqR5mo7OFXpD0k="}};
-    CHECK(sync_e2e::post_webhook(port, v2_body, stale) == 401);
-    CHECK(sync_e2e::post_webhook(port, v2_body, forged) == 401);
+    CHECK(post_webhook(port, v2_body, stale) == 401);
+    CHECK(post_webhook(port, v2_body, forged) == 401);
 
     int status = 0;
-    REQUIRE(sync_e2e::get_path(port, "/healthz", &status));
+    REQUIRE(get_path(port, "/healthz", &status));
     CHECK(status == 200);
-    CHECK(sync_e2e::post_webhook(port, sync_delivery({1}), v1_headers()) == 200);
+    CHECK(post_webhook(port, sync_delivery({1}), v1_headers()) == 200);
     REQUIRE(eventually([&] { return api.post_count(uuid(1)) == 1; }, 20s));
-    const auto metrics = sync_e2e::get_path(port, "/metrics");
+    const auto metrics = get_path(port, "/metrics");
     REQUIRE(metrics);
     CHECK_THAT(*metrics, Catch::Matchers::ContainsSubstring(
                              "meetingbaas_webhook_rejected_total{reason=\"malformed\"} 2"));

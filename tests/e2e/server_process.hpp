@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 // Runs calendar_sync_server as a child process for end-to-end tests and the demo: fork/exec with extra
-// environment variables, stdout/stderr captured line by line, the port read from its "listening on" line,
-// signals (SIGTERM, SIGKILL) and exit status with a timeout.
+// environment variables, stdout/stderr captured line by line, the port read from its JSON
+// {"event":"listening",...,"port":N} line (or a plain "listening on HOST:PORT" line, for other programs),
+// signals (SIGTERM, SIGKILL) and exit status with a timeout. The server's facts are read structurally:
+// its JSON log lines (events()), its /metrics (metric()) and its memory (peak_rss_kib()).
 
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -38,6 +42,28 @@ public:
                                                  std::chrono::milliseconds timeout = std::chrono::seconds(10),
                                                  std::string* failure = nullptr)
     {
+        auto p = spawn(program, args, env);
+        if (!p) return nullptr;
+        const bool up = p->wait_for_line([](const std::string& l) { return listening_port(l) > 0; }, timeout);
+        if (!up) {
+            if (failure != nullptr) *failure = p->output();
+            return nullptr;
+        }
+        for (const auto& l : p->lines()) {
+            if (const int port = listening_port(l); port > 0) {
+                p->port_ = port;
+                break;
+            }
+        }
+        return p;
+    }
+
+    /// Starts `program args...` without waiting for anything (e.g. to check how it refuses to start:
+    /// wait_exit() then output()). nullptr if fork or pipe failed.
+    static std::unique_ptr<server_process> spawn(const std::string& program,
+                                                 const std::vector<std::string>& args,
+                                                 const std::vector<std::string>& env = {})
+    {
         int out[2];
         if (::pipe2(out, O_CLOEXEC) != 0) return nullptr;
         std::vector<std::string> argv_storage{program};
@@ -64,22 +90,7 @@ public:
             ::_exit(127);
         }
         ::close(out[1]);
-        auto p = std::unique_ptr<server_process>(new server_process(pid, out[0]));
-        const bool up = p->wait_for_line(
-            [](const std::string& l) { return l.find("listening on ") != std::string::npos; }, timeout);
-        if (!up) {
-            if (failure != nullptr) *failure = p->output();
-            return nullptr;
-        }
-        for (const auto& l : p->lines()) {
-            const auto at = l.find("listening on ");
-            if (at == std::string::npos) continue;
-            const auto colon = l.find(':', at + 13);
-            const auto space = l.find(' ', colon);
-            p->port_ = std::atoi(l.substr(colon + 1, space - colon - 1).c_str());
-            break;
-        }
-        return p;
+        return std::unique_ptr<server_process>(new server_process(pid, out[0]));
     }
 
     server_process(const server_process&) = delete;
@@ -128,7 +139,72 @@ public:
 
     void send_signal(int sig) const { ::kill(pid_, sig); }
 
-    /// The exit code, or -signal when killed by a signal; nullopt if still running after `timeout`.
+    /// The JSON log lines whose "event" is `event` (lines that are not JSON objects are skipped).
+    [[nodiscard]] std::vector<nlohmann::json> events(const std::string& event) const
+    {
+        std::vector<nlohmann::json> out;
+        for (const auto& l : lines()) {
+            if (l.empty() || l.front() != '{') continue;
+            auto j = nlohmann::json::parse(l, nullptr, false);
+            if (j.is_object() && j.value("event", "") == event) out.push_back(std::move(j));
+        }
+        return out;
+    }
+    /// How many JSON log lines of `event` satisfy `pred`.
+    std::size_t count_events(const std::string& event,
+                             const std::function<bool(const nlohmann::json&)>& pred = {}) const
+    {
+        std::size_t n = 0;
+        for (const auto& e : events(event)) n += !pred || pred(e) ? std::size_t{1} : std::size_t{0};
+        return n;
+    }
+    /// Waits until a JSON log line of `event` satisfies `pred`.
+    bool wait_for_event(const std::string& event, const std::function<bool(const nlohmann::json&)>& pred,
+                        std::chrono::milliseconds timeout) const
+    {
+        const auto until = std::chrono::steady_clock::now() + timeout;
+        for (;;) {
+            if (count_events(event, pred) > 0) return true;
+            if (eof_ || std::chrono::steady_clock::now() >= until) return count_events(event, pred) > 0;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    }
+
+    /// A field of /proc/<pid>/status in KiB (e.g. "VmHWM", the peak resident set, or "VmRSS"); -1 when
+    /// the process is gone.
+    [[nodiscard]] long status_kib(const std::string& field) const
+    {
+        std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+        std::string line;
+        while (std::getline(in, line)) {
+            if (line.rfind(field + ":", 0) == 0) return std::atol(line.c_str() + field.size() + 1);
+        }
+        return -1;
+    }
+    [[nodiscard]] long peak_rss_kib() const { return status_kib("VmHWM"); }
+
+    /// The port of a {"event":"listening",...,"port":N} line or of "listening on HOST:PORT"; 0 otherwise.
+    static int listening_port(const std::string& l)
+    {
+        if (!l.empty() && l.front() == '{') {
+            const auto j = nlohmann::json::parse(l, nullptr, false);
+            if (j.is_object() && j.value("event", "") == "listening" && j.contains("port") &&
+                j["port"].is_number_integer()) {
+                return j["port"].get<int>();
+            }
+            return 0;
+        }
+        const auto at = l.find("listening on ");
+        if (at == std::string::npos) return 0;
+        const auto colon = l.find(':', at + 13);
+        if (colon == std::string::npos) return 0;
+        const auto space = l.find(' ', colon);
+        return std::atoi(
+            l.substr(colon + 1, space == std::string::npos ? std::string::npos : space - colon - 1).c_str());
+    }
+
+    /// The exit code, or -signal when killed by a signal; nullopt if still running after `timeout`. Once
+    /// it has exited, its output has been read to the end (up to one more second).
     std::optional<int> wait_exit(std::chrono::milliseconds timeout)
     {
         if (exited_) return status_;
@@ -139,6 +215,10 @@ public:
             if (r == pid_) {
                 exited_ = true;
                 status_ = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+                const auto eof_until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+                while (!eof_ && std::chrono::steady_clock::now() < eof_until) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                }
                 return status_;
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -198,6 +278,21 @@ inline std::optional<std::string> get_path(int port, const std::string& path, in
     if (!res) return std::nullopt;
     if (status != nullptr) *status = res->status;
     return res->body;
+}
+
+/// The value of one series of the server's /metrics, e.g. metric(port,
+/// "meetingbaas_queue_jobs{state=\"dead\"}"); nullopt when the server does not answer or has no such series.
+inline std::optional<double> metric(int port, const std::string& series)
+{
+    const auto text = get_path(port, "/metrics");
+    if (!text) return std::nullopt;
+    std::size_t at = 0;
+    while ((at = text->find(series + " ", at)) != std::string::npos) {
+        if (at == 0 || (*text)[at - 1] == '\n')
+            return std::strtod(text->c_str() + at + series.size() + 1, nullptr);
+        at += series.size();
+    }
+    return std::nullopt;
 }
 
 /// Polls `pred` every 20 ms until it holds or `timeout` passes.
