@@ -25,6 +25,7 @@
 #include "support/storage_health.hpp"
 #include "support/sync_log.hpp"
 #include "support/webhook_auth.hpp"
+#include "support/webhook_fast_path.hpp"
 
 #include <meetingbaas/adapters/httplib.hpp>
 #include <meetingbaas/api/client.hpp>
@@ -32,6 +33,7 @@
 #include <meetingbaas/sync/receiver.hpp>
 
 #include <csignal>
+#include <functional>
 #include <iostream>
 #include <thread>
 #include <vector>
@@ -72,8 +74,7 @@ int main(int argc, char** argv)
     if (!log_file) return fail(1, log_file.error());
     auto& log = **log_file;
     const auto lock = support::lock_file::acquire(cfg->state + ".lock");
-    if (!lock)
-        return fail(1, "another server uses " + cfg->state + " or it cannot be locked: " + lock.error());
+    if (!lock) return fail(1, "cannot use the state " + cfg->state + ": " + lock.error());
     const auto opened = support::sqlite_state::open(cfg->state);  // the queue, the stores, a health probe
     if (!opened) return fail(1, opened.error());
     auto& state = **opened;
@@ -84,7 +85,8 @@ int main(int argc, char** argv)
     mb::sync_metrics metrics;
     mb::work_signal work;
     support::storage_health health;
-    support::health_tracking_queue intake(state.intake, health);
+    support::recent_keys recent;  // duplicates are answered from memory
+    support::health_tracking_queue intake(state.intake, health, &recent);
     auto guard = mb::make_idempotency_guard(state.store);
     if (!guard) return fail(1, mb::to_string(guard.error()));
     using guard_type = std::remove_reference_t<decltype(*guard)>;
@@ -100,11 +102,17 @@ int main(int argc, char** argv)
                                           .body_timeout = cfg->request_timeout},
                                .io_threads = cfg->http_threads,
                                .handler_threads = cfg->handler_threads});
-    http.route("POST", "/webhooks/meeting-baas", [&](const support::http_request& req) {
-        const auto r = receiver.handle(req.method(), req, req.body());
-        support::log_delivery(log, r);
-        return support::http_response{r.status, r.body + "\n"};
-    });
+    // Duplicates and refusals are answered on the I/O thread from memory; new deliveries are stored first,
+    // on a handler thread (support/webhook_fast_path.hpp).
+    support::webhook_fast_path fast_path(*verifier, recent, metrics, log);
+    http.route(
+        "POST", "/webhooks/meeting-baas",
+        [&](const support::http_request& req) {
+            const auto r = receiver.handle(req.method(), req, req.body());
+            support::log_delivery(log, r);
+            return support::http_response{r.status, r.body + "\n"};
+        },
+        support::run_on::handler_pool, std::ref(fast_path));
     http.on_refusal([&](std::string_view, std::string_view path, int status) {
         if (path != "/webhooks/meeting-baas" || status != 413) return;  // the front end refused a large body
         metrics.deliveries_received.fetch_add(1, std::memory_order_relaxed);

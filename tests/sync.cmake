@@ -13,6 +13,14 @@ endif()
 meetingbaas_add_test(calendar_sync SOURCES calendar_sync.test.cpp CONCURRENCY)
 meetingbaas_add_test(receiver SOURCES receiver.test.cpp CONCURRENCY)
 
+# The example server's support library (examples/support), the parts that need neither Beast nor SQLite.
+meetingbaas_add_test(server_support SOURCES server_support.test.cpp
+                     "${PROJECT_SOURCE_DIR}/examples/support/json_log.cpp"
+                     "${PROJECT_SOURCE_DIR}/examples/support/server_config.cpp" CONCURRENCY)
+if(TARGET meetingbaas.tests.server_support)
+  target_include_directories(meetingbaas.tests.server_support PRIVATE "${PROJECT_SOURCE_DIR}/examples")
+endif()
+
 # End-to-end: the calendar_sync_server example as a child process, over loopback HTTP, against the fake API.
 # (examples/ is configured after tests/: the conditions of examples/sync.cmake are repeated here.)
 find_path(MEETINGBAAS_BOOST_BEAST_INCLUDE_DIR boost/beast/http.hpp)

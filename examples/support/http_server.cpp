@@ -45,6 +45,10 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
+// Each connection's socket runs its handlers on its own strand; naming the executor type (rather than
+// asio::any_io_executor) spares a type-erased call on every operation.
+using strand_type = asio::strand<asio::io_context::executor_type>;
+using socket_type = asio::basic_stream_socket<tcp, strand_type>;
 
 namespace {
 
@@ -270,6 +274,7 @@ struct route_entry {
     bool prefix = false;
     http_handler handler;
     run_on where = run_on::handler_pool;
+    http_fast_path fast_path;
 };
 
 class session;
@@ -344,7 +349,7 @@ struct http_server::impl {
     }
 
     void accept_next();
-    void on_accept(const beast::error_code& ec, tcp::socket socket);
+    void on_accept(const beast::error_code& ec, socket_type socket);
     void sweep();
     bool evict_one();
     bool submit(task t);
@@ -358,7 +363,7 @@ namespace {
 
 class session : public std::enable_shared_from_this<session> {
 public:
-    session(http_server::impl& server, tcp::socket socket)
+    session(http_server::impl& server, socket_type socket)
         : server_(server), socket_(std::move(socket)),
           buffer_(server.options.limits.max_header_bytes + 64 * 1024)
     {
@@ -446,7 +451,7 @@ public:
     }
 
     [[nodiscard]] const http_request& request() const noexcept { return request_; }
-    [[nodiscard]] asio::any_io_executor executor() { return socket_.get_executor(); }
+    [[nodiscard]] strand_type executor() { return socket_.get_executor(); }
 
     /// Runs `route`'s handler on the calling thread, turning an exception into a 500.
     http_response invoke(const route_entry& route) const
@@ -455,6 +460,15 @@ public:
             return route.handler(request_);
         } catch (const std::exception&) {
             return http_response{500, "internal error\n"};
+        }
+    }
+
+    std::optional<http_response> invoke_fast_path(const route_entry& route) const
+    {
+        try {
+            return route.fast_path(request_);
+        } catch (const std::exception&) {
+            return std::nullopt;  // the handler will answer
         }
     }
 
@@ -561,6 +575,9 @@ private:
             server_.count_refusal(status);
             return send({status, path_known ? "method not allowed\n" : "not found\n"});
         }
+        if (route->fast_path) {
+            if (auto answered = invoke_fast_path(*route)) return send(std::move(*answered));
+        }
         if (route->where == run_on::io_thread || server_.options.handler_threads == 0) {
             return send(invoke(*route));
         }
@@ -654,7 +671,7 @@ private:
     }
 
     http_server::impl& server_;
-    tcp::socket socket_;
+    socket_type socket_;
     beast::flat_buffer buffer_;
     http_request request_;
     std::optional<request_parser> parser_;
@@ -676,12 +693,12 @@ private:
 
 void http_server::impl::accept_next()
 {
-    acceptor.async_accept(asio::make_strand(io), [this](const beast::error_code& ec, tcp::socket socket) {
+    acceptor.async_accept(asio::make_strand(io), [this](const beast::error_code& ec, socket_type socket) {
         on_accept(ec, std::move(socket));
     });
 }
 
-void http_server::impl::on_accept(const beast::error_code& ec, tcp::socket socket)
+void http_server::impl::on_accept(const beast::error_code& ec, socket_type socket)
 {
     if (ec == asio::error::operation_aborted || stopping.load(std::memory_order_relaxed)) return;
     if (ec) {
@@ -803,7 +820,8 @@ http_server::~http_server()
     stop();
 }
 
-void http_server::route(std::string method, std::string path, http_handler handler, run_on where)
+void http_server::route(std::string method, std::string path, http_handler handler, run_on where,
+                        http_fast_path fast_path)
 {
     route_entry r;
     r.method = std::move(method);
@@ -812,6 +830,7 @@ void http_server::route(std::string method, std::string path, http_handler handl
     r.path = std::move(path);
     r.handler = std::move(handler);
     r.where = where;
+    r.fast_path = std::move(fast_path);
     impl_->routes.push_back(std::move(r));
 }
 

@@ -9,6 +9,8 @@
 //     handlers are slow. A full pool queue, or a request that waited longer than handler_queue_timeout,
 //     gets 503 with Retry-After.
 //   * run_on::io_thread: on the I/O thread that read the request. Only for handlers that never block.
+// A route may also have a fast path that runs on the I/O thread first and answers what it can from
+// memory (e.g. a duplicate delivery), handing the rest to the handler pool: no thread hand-off for them.
 //
 // What it defends against (docs/calendar-sync.md, "The HTTP front end"):
 //   * slow clients: an idle connection is closed after idle_timeout; once the first byte of a request has
@@ -105,6 +107,11 @@ enum class run_on { handler_pool, io_thread };
 
 using http_handler = std::function<http_response(const http_request&)>;
 
+/// A route's optional fast path: it runs first, on the I/O thread, and must never block; it returns a
+/// response when it can answer from memory (a cached answer, a refusal), or nullopt to hand the request
+/// to the route's handler as usual.
+using http_fast_path = std::function<std::optional<http_response>(const http_request&)>;
+
 /// Called on an I/O thread for each request refused by the HTTP layer itself (400, 408, 411, 413, 431,
 /// 503 busy) once its method and target are known (empty when the request line never arrived).
 using http_refusal_hook = std::function<void(std::string_view method, std::string_view path, int status)>;
@@ -119,7 +126,7 @@ public:
     /// Registers `handler` for `method` and `path`. A path ending in "/*" matches every path below it.
     /// Another method on a registered path gets 405; an unknown path 404. Call before start().
     void route(std::string method, std::string path, http_handler handler,
-               run_on where = run_on::handler_pool);
+               run_on where = run_on::handler_pool, http_fast_path fast_path = {});
     void on_refusal(http_refusal_hook hook);
 
     /// Binds and listens (SO_REUSEADDR, never SO_REUSEPORT): the port actually bound (for port 0), or an

@@ -172,8 +172,10 @@ void json_log::append(std::string line)
             dropped_.fetch_add(1, std::memory_order_relaxed);
             return;
         }
+        // Wake the writer for the first line of a batch only (and when a batch grows large): under load
+        // one write(2) carries many lines, and no request pays for waking a thread.
+        wake = writer_idle_ && (pending_.empty() || pending_.size() >= batch_bytes);
         pending_ += line;
-        wake = writer_idle_;
     }
     if (wake) wake_.notify_one();
 }
@@ -197,8 +199,13 @@ void json_log::writer_loop()
             std::unique_lock lock(mutex_);
             writer_idle_ = true;
             wake_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
+            // Gather the lines that follow within a few milliseconds into the same write.
+            wake_.wait_for(lock, batch_delay, [this] { return stopping_ || pending_.size() >= batch_bytes; });
             writer_idle_ = false;
-            if (pending_.empty()) return;
+            if (pending_.empty()) {  // flush() took the batch
+                if (stopping_) return;
+                continue;
+            }
         }
         std::lock_guard write_lock(write_mutex_);
         {

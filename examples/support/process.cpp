@@ -28,7 +28,7 @@ meetingbaas::result<lock_file, std::string> lock_file::acquire(const std::string
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
         const int e = errno;
         ::close(fd);
-        if (e == EWOULDBLOCK) return "another process holds the lock " + path;
+        if (e == EWOULDBLOCK) return "another server uses it (" + path + " is locked)";
         return "cannot lock " + path + ": " + errno_text(e);
     }
     return lock_file(fd);

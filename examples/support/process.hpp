@@ -18,8 +18,8 @@ namespace support {
 /// the kernel releases it).
 class lock_file {
 public:
-    /// Locks `path` (created when missing). Fails with "another process holds <path>" when it is locked,
-    /// or with the system's reason (permissions, missing directory, ...).
+    /// Locks `path` (created when missing). Fails with "another server uses it (<path> is locked)" when
+    /// another process holds it, or with the system's reason (permissions, missing directory, ...).
     [[nodiscard]] static meetingbaas::result<lock_file, std::string> acquire(const std::string& path);
     lock_file(lock_file&& other) noexcept;
     lock_file& operator=(lock_file&&) = delete;

@@ -173,7 +173,7 @@ meetingbaas::result<server_config, std::string> parse_server_config(int argc, ch
         {"--http-threads", "",
          number("--http-threads", 1, 64, [&](long n) { cfg.http_threads = static_cast<std::size_t>(n); })},
         {"--handler-threads", "",
-         number("--handler-threads", 1, 256,
+         number("--handler-threads", 0, 256,
                 [&](long n) { cfg.handler_threads = static_cast<std::size_t>(n); })},
         {"--idle-timeout", "",
          number("--idle-timeout", 1, 3600, [&](long n) { cfg.idle_timeout = std::chrono::seconds(n); })},

@@ -9,6 +9,7 @@
 // deliveries to an unhealthy server still sees it recover.
 
 #include "http_server.hpp"
+#include "recent_keys.hpp"
 
 #include <meetingbaas/sync/job_queue.hpp>
 
@@ -73,17 +74,25 @@ private:
     std::string reason_;
 };
 
-/// A job_queue that forwards to `Q` and tells `storage_health` how each enqueue went.
+/// A job_queue that forwards to `Q`, tells `storage_health` how each enqueue went, and answers a
+/// duplicate from `recent_keys` (when given) without asking `Q`.
 template <meetingbaas::job_queue Q>
 class health_tracking_queue {
 public:
-    health_tracking_queue(Q& queue, storage_health& health) noexcept : q_(&queue), health_(&health) {}
+    health_tracking_queue(Q& queue, storage_health& health, recent_keys* recent = nullptr) noexcept
+        : q_(&queue), health_(&health), recent_(recent)
+    {}
 
     meetingbaas::result<meetingbaas::enqueue_outcome> enqueue(meetingbaas::job_spec spec)
     {
-        auto r = q_->enqueue(std::move(spec));
+        if (recent_ != nullptr && !spec.unique_key.empty()) {
+            if (auto id = recent_->find(spec.unique_key))
+                return meetingbaas::enqueue_outcome{std::move(*id), false};
+        }
+        auto r = q_->enqueue(spec);
         if (r) {
             health_->stored();
+            if (recent_ != nullptr && !spec.unique_key.empty()) recent_->remember(spec.unique_key, r->id);
         } else {
             health_->failed(meetingbaas::to_string(r.error()));
         }
@@ -112,6 +121,7 @@ public:
 private:
     Q* q_;
     storage_health* health_;
+    recent_keys* recent_;
 };
 
 }  // namespace support
