@@ -15,6 +15,9 @@
 #  * paced:     an open-loop client (python3) sending new deliveries at RATE per second (default 500) over 8
 #               keep-alive connections; latency counted from each request's scheduled time. wrk is closed-loop
 #               and saturates the machine; this one shows the latency at a steady rate.
+#  * slow:      "paced" while SLOW_CLIENTS (default 400) other clients send request heads at one byte per
+#               second each (reconnecting when the server cuts them off): the acknowledgement latency under
+#               a slow-header attack.
 # Express is installed with npm into a temporary directory (never committed).
 set -euo pipefail
 
@@ -26,6 +29,7 @@ threads=${THREADS:-2}
 workers=${WORKERS:-2}
 scenarios=${SCENARIOS:-"duplicate paced unique"}
 rate=${RATE:-500}
+slow_clients=${SLOW_CLIENTS:-400}
 slow_api_ms=${SLOW_API_MS:-0}
 key=load-test-key
 
@@ -139,8 +143,37 @@ q = lambda p: lat[min(len(lat) - 1, int(len(lat) * p))]
 print("%d requests at %.0f/s: p50 %.2f ms, p99 %.2f ms, max %.2f ms, errors %d" % (len(lat), rate, q(0.5), q(0.99), lat[-1], errors[0]))
 PY
 
+cat >"$tmp/slow.py" <<'PY'
+import socket, sys, time
+host, port, count, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+head = b"POST /webhooks/meeting-baas HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+def connect():
+    s = socket.socket(); s.setblocking(True); s.connect((host, port)); return [s, 0]
+conns = [connect() for _ in range(count)]
+end = time.monotonic() + seconds; reconnects = 0
+while time.monotonic() < end:
+    for c in conns:
+        try:
+            c[0].send(head[c[1] % len(head):c[1] % len(head) + 1]); c[1] += 1
+        except OSError:
+            c[0].close(); c[:] = connect(); reconnects += 1
+    time.sleep(1)
+print("slow clients: %d, reconnects %d" % (count, reconnects), file=sys.stderr)
+PY
+
 run() {  # name port scenario -> "rps p50 p99 non2xx"
   local out
+  if [[ $3 == slow ]]; then
+    python3 "$tmp/slow.py" 127.0.0.1 "$2" "$slow_clients" "$(( ${duration%s} + 4 ))" 2>"$tmp/$1-slow.txt" &
+    local slow_pid=$!
+    sleep 2  # every slow client is connected and has sent its first byte
+    out=$(python3 "$tmp/paced.py" 127.0.0.1 "$2" "$rate" "${duration%s}" "$key")
+    kill "$slow_pid" 2>/dev/null || true
+    wait "$slow_pid" 2>/dev/null || true
+    echo "$out" >"$tmp/$1-$3.txt"
+    awk -v rate="$rate" '{gsub(",", ""); print rate, $6 "ms", $9 "ms", $NF}' <<<"$out"
+    return
+  fi
   if [[ $3 == paced ]]; then
     out=$(python3 "$tmp/paced.py" 127.0.0.1 "$2" "$rate" "${duration%s}" "$key")
     echo "$out" >"$tmp/$1-$3.txt"

@@ -27,8 +27,8 @@ std::string_view server_usage() noexcept
            "  --log-file PATH           JSON log lines go to PATH (reopened on SIGHUP) instead of stdout\n"
            "  --max-connections N       open client connections at most (default 10000)\n"
            "  --http-threads N          I/O threads of the HTTP server (default 2)\n"
-           "  --handler-threads N       threads that store deliveries and answer /healthz, /metrics (default "
-           "4)\n"
+           "  --handler-threads N       threads that store deliveries and answer /healthz, /metrics (default\n"
+           "                            4; 0: all on the I/O threads, for measurements only)\n"
            "  --idle-timeout SECONDS    close a keep-alive connection idle this long (default 15)\n"
            "  --request-timeout SECONDS a request's head, then its body, must arrive within this (default "
            "10)\n";
