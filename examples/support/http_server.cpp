@@ -24,6 +24,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -499,18 +500,49 @@ private:
         parser_.emplace(server_.options.limits, request_);
         keep_alive_ = false;
         touch();
-        if (buffer_.size() > 0) return read_head();  // a pipelined request is already here
+        if (buffer_.size() > 0) return start_head();  // a pipelined request is already here
         if (buffer_.capacity() > 16 * 1024) buffer_.shrink_to_fit();
         set_phase(phase::idle, server_.options.limits.idle_timeout);
-        socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](const beast::error_code& ec) {
-            if (ec) return self->close();
-            self->read_head();
-        });
+        // One read both waits for the next request and takes its first bytes (usually all of it).
+        auto space = buffer_.prepare(beast::read_size(buffer_, 65536));
+        socket_.async_read_some(space,
+                                [self = shared_from_this()](const beast::error_code& ec, std::size_t n) {
+                                    if (ec) return self->close();
+                                    self->buffer_.commit(n);
+                                    self->start_head();
+                                });
+    }
+
+    /// The head's deadline starts with its first byte; what is already buffered is parsed here, and the
+    /// rest is read asynchronously.
+    void start_head()
+    {
+        set_phase(phase::head, server_.options.limits.head_timeout);
+        beast::error_code ec;
+        if (parse_buffered(ec, [this] { return parser_->is_header_done(); })) return on_head(ec);
+        read_head();
+    }
+
+    /// Feeds the buffered bytes to the parser until `done()`, an error (true, with `ec`), or more bytes
+    /// are needed (false).
+    template <class Done>
+    bool parse_buffered(beast::error_code& ec, Done done)
+    {
+        while (buffer_.size() > 0) {
+            const auto n = parser_->put(buffer_.data(), ec);
+            buffer_.consume(n);
+            if (ec == http::error::need_more) {
+                ec = {};
+                return false;
+            }
+            if (ec || done()) return true;
+            if (n == 0) return false;
+        }
+        return false;
     }
 
     void read_head()
     {
-        set_phase(phase::head, server_.options.limits.head_timeout);
         http::async_read_header(
             socket_, buffer_, *parser_,
             [self = shared_from_this()](const beast::error_code& ec, std::size_t) { self->on_head(ec); });
@@ -525,7 +557,7 @@ private:
             return refuse(411, "Content-Length or chunked Transfer-Encoding required\n");
         }
         if (parser_->is_done()) return dispatch();
-        if (parser_->expects_continue() && parser_->version() >= 11) {
+        if (parser_->expects_continue() && parser_->version() >= 11 && buffer_.size() == 0) {
             out_ = "HTTP/1.1 100 Continue\r\n\r\n";
             set_phase(phase::writing, server_.options.limits.write_timeout);
             asio::async_write(socket_, asio::buffer(out_),
@@ -534,6 +566,13 @@ private:
                                   self->read_body();
                               });
             return;
+        }
+        // The body often came with the head: parse it here, without another round through the reactor.
+        parser_->eager(true);
+        beast::error_code body_ec;
+        if (parse_buffered(body_ec, [this] { return parser_->is_done(); })) {
+            if (body_ec) return on_read_error(body_ec);
+            return dispatch();
         }
         read_body();
     }

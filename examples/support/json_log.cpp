@@ -112,13 +112,11 @@ std::string json_log::format(std::string_view event, std::initializer_list<log_f
     line += "\",\"event\":";
     append_json_string(line, event);
     for (const auto& f : fields) {
-        std::string value;
-        f.value.append_to(value);
-        if (value == "\"\"") continue;  // empty text: left out
+        if (f.value.empty_text()) continue;  // left out
         line += ',';
         append_json_string(line, f.name);
         line += ':';
-        line += value;
+        f.value.append_to(line);
     }
     line += '}';
     return line;

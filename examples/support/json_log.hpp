@@ -55,6 +55,7 @@ public:
     }
 
     void append_to(std::string& out) const;
+    [[nodiscard]] bool empty_text() const noexcept { return kind_ == kind::text && text_.empty(); }
 
 private:
     enum class kind { text, signed_int, unsigned_int, boolean } kind_ = kind::text;
