@@ -27,7 +27,7 @@ duration=${DURATION:-10s}
 connections=${CONNECTIONS:-32}
 threads=${THREADS:-2}
 workers=${WORKERS:-2}
-scenarios=${SCENARIOS:-"duplicate paced unique"}
+scenarios=${SCENARIOS:-"duplicate paced slow unique"}
 rate=${RATE:-500}
 slow_clients=${SLOW_CLIENTS:-400}
 slow_api_ms=${SLOW_API_MS:-0}
@@ -72,6 +72,7 @@ fake_port=$(wait_port "$tmp/fake.log")
 
 "$build/examples/calendar_sync_server" --listen 127.0.0.1:0 --api-base-url "http://127.0.0.1:$fake_port" \
   --api-key "$key" --state "$tmp/state.sqlite3" --workers "$workers" >"$tmp/cpp.log" 2>&1 &
+cpp_pid=$!
 pids+=($!)
 cpp_port=$(wait_port "$tmp/cpp.log")
 
@@ -81,6 +82,7 @@ cp "$root/bench/peers/express/package.json" "$root/bench/peers/express/server.js
   { echo "load.sh: npm install express failed" >&2; exit 2; }
 (cd "$tmp/express" && PORT=0 MEETINGBAAS_API_KEY="$key" MEETINGBAAS_API_BASE_URL="http://127.0.0.1:$fake_port" \
   exec node server.js >"$tmp/express.log" 2>&1) &
+express_pid=$!
 pids+=($!)
 express_port=$(wait_port "$tmp/express.log")
 
@@ -161,7 +163,27 @@ while time.monotonic() < end:
 print("slow clients: %d, reconnects %d" % (count, reconnects), file=sys.stderr)
 PY
 
-run() {  # name port scenario -> "rps p50 p99 non2xx"
+cpu_ticks() {  # pid -> user + system clock ticks of the process, all its threads
+  awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
+wait_idle() {  # pid: until the process used at most 2 ticks in a second (its backlog is processed), 180 s at most
+  local before after
+  for _ in $(seq 1 180); do
+    before=$(cpu_ticks "$1")
+    sleep 1
+    after=$(cpu_ticks "$1")
+    ((after - before <= 2)) && return 0
+  done
+  echo "load.sh: process $1 still busy after 180 s" >&2
+}
+
+run() {  # name pid port scenario -> "rps p50 p99 non2xx cpu-us-per-request"
+  local name=$1 pid=$2
+  shift 2
+  set -- "$name" "$@"
+  wait_idle "$cpp_pid"  # both servers have finished processing what earlier runs sent them
+  wait_idle "$express_pid"
   local out
   if [[ $3 == slow ]]; then
     python3 "$tmp/slow.py" 127.0.0.1 "$2" "$slow_clients" "$(( ${duration%s} + 4 ))" 2>"$tmp/$1-slow.txt" &
@@ -171,31 +193,37 @@ run() {  # name port scenario -> "rps p50 p99 non2xx"
     kill "$slow_pid" 2>/dev/null || true
     wait "$slow_pid" 2>/dev/null || true
     echo "$out" >"$tmp/$1-$3.txt"
-    awk -v rate="$rate" '{gsub(",", ""); print rate, $6 "ms", $9 "ms", $NF}' <<<"$out"
+    awk -v rate="$rate" '{gsub(",", ""); print rate, $6 "ms", $9 "ms", $NF, "-"}' <<<"$out"
     return
   fi
   if [[ $3 == paced ]]; then
     out=$(python3 "$tmp/paced.py" 127.0.0.1 "$2" "$rate" "${duration%s}" "$key")
     echo "$out" >"$tmp/$1-$3.txt"
-    awk -v rate="$rate" '{gsub(",", ""); print rate, $6 "ms", $9 "ms", $NF}' <<<"$out"
+    awk -v rate="$rate" '{gsub(",", ""); print rate, $6 "ms", $9 "ms", $NF, "-"}' <<<"$out"
     return
   fi
   wrk -t"$threads" -c"$connections" -d2s -s "$tmp/$3.lua" "http://127.0.0.1:$2/webhooks/meeting-baas" >/dev/null 2>&1 || true
+  local t0 t1
+  t0=$(cpu_ticks "$pid")
   out=$(wrk --latency -t"$threads" -c"$connections" -d"$duration" -s "$tmp/$3.lua" "http://127.0.0.1:$2/webhooks/meeting-baas")
+  t1=$(cpu_ticks "$pid")
   echo "$out" >"$tmp/$1-$3.txt"
-  local rps p50 p99 errors
+  local rps p50 p99 errors requests
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
   errors=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
-  echo "$rps ${p50:-?} ${p99:-?} ${errors:-0}"
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  # CPU time the server used during the run (all its threads, its processing included) per request.
+  echo "$rps ${p50:-?} ${p99:-?} ${errors:-0} $(awk -v t=$((t1 - t0)) -v n="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')"
 }
 
 echo "wrk -t$threads -c$connections -d$duration; API delay ${slow_api_ms} ms; calendar_sync_server --workers $workers (SQLite state); node $(node --version), express $(cd "$tmp/express" && node -p 'require("express/package.json").version')"
-printf '%-10s %-22s %12s %10s %10s %8s\n' scenario server requests/s p50 p99 non-2xx
+echo "(each run waits until both servers are idle; cpu = CPU time of the server process per request, processing included)"
+printf '%-10s %-22s %12s %10s %10s %8s %12s\n' scenario server requests/s p50 p99 non-2xx "cpu us/req"
 for s in $scenarios; do
-  read -r rps p50 p99 errors <<<"$(run cpp "$cpp_port" "$s")"
-  printf '%-10s %-22s %12s %10s %10s %8s\n' "$s" calendar_sync_server "$rps" "$p50" "$p99" "$errors"
-  read -r rps p50 p99 errors <<<"$(run express "$express_port" "$s")"
-  printf '%-10s %-22s %12s %10s %10s %8s\n' "$s" express-peer "$rps" "$p50" "$p99" "$errors"
+  read -r rps p50 p99 errors cpu <<<"$(run cpp "$cpp_pid" "$cpp_port" "$s")"
+  printf '%-10s %-22s %12s %10s %10s %8s %12s\n' "$s" calendar_sync_server "$rps" "$p50" "$p99" "$errors" "$cpu"
+  read -r rps p50 p99 errors cpu <<<"$(run express "$express_pid" "$express_port" "$s")"
+  printf '%-10s %-22s %12s %10s %10s %8s %12s\n' "$s" express-peer "$rps" "$p50" "$p99" "$errors" "$cpu"
 done
