@@ -34,7 +34,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
-#include <exception>
 #include <list>
 #include <mutex>
 #include <thread>
@@ -459,7 +458,7 @@ public:
     {
         try {
             return route.handler(request_);
-        } catch (const std::exception&) {
+        } catch (...) {  // a handler's failure is this request's 500, never the server's end
             return http_response{500, "internal error\n"};
         }
     }
@@ -468,7 +467,7 @@ public:
     {
         try {
             return route.fast_path(request_);
-        } catch (const std::exception&) {
+        } catch (...) {
             return std::nullopt;  // the handler will answer
         }
     }

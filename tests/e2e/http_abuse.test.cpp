@@ -7,6 +7,8 @@
 #include "e2e/e2e_support.hpp"
 #include "e2e/raw_http.hpp"
 
+#include <meetingbaas/adapters/sqlite/database.hpp>
+
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
@@ -453,4 +455,60 @@ TEST_CASE("a second server on a port in use fails at start with a clear error", 
         REQUIRE(r);
         CHECK(r->status == 200);
     }
+}
+
+TEST_CASE("a storage stall holds only the handler threads while accepts, duplicates and refusals go on",
+          "[e2e][abuse]")
+{
+    api_fixture f;
+    auto server = start_server(f.api, f.dir.state(), {"--handler-threads", "2"});
+    const int port = server->port();
+    const auto first = raw_http::exchange(port, valid_webhook(1));
+    REQUIRE(first);
+    REQUIRE(first->body == "accepted\n");
+
+    // Another process holds the state's write lock: every new delivery waits 2 s for it, then gets 503.
+    auto blocker = meetingbaas::sqlite::open(f.dir.state());
+    REQUIRE(blocker);
+    REQUIRE(blocker->exec("BEGIN IMMEDIATE"));
+    std::vector<int> statuses(6, 0);
+    std::vector<std::string> retry_after(6);
+    std::vector<std::jthread> stuck;
+    for (int i = 0; i < 6; ++i) {
+        stuck.emplace_back([&, i] {
+            const auto r = raw_http::exchange(port, valid_webhook(100 + i), 15s);
+            statuses[static_cast<std::size_t>(i)] = r ? r->status : 0;
+            if (r && r->has_field("Retry-After: 1")) retry_after[static_cast<std::size_t>(i)] = "1";
+        });
+    }
+    std::this_thread::sleep_for(300ms);  // both handler threads are now waiting for the lock
+
+    // Meanwhile the I/O threads accept and answer what needs no storage, at once.
+    std::vector<std::chrono::milliseconds> took;
+    for (int i = 0; i < 20; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto dup = raw_http::exchange(port, valid_webhook(1), 5s);
+        const auto forged = raw_http::exchange(
+            port,
+            raw_http::post("/webhooks/meeting-baas", sync_delivery({1}), {"x-meeting-baas-api-key: wrong"}),
+            5s);
+        took.push_back(
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0));
+        REQUIRE(dup);
+        CHECK(dup->body == "duplicate\n");
+        REQUIRE(forged);
+        CHECK(forged->status == 401);
+    }
+    CHECK(percentile(took, 0.99) < 100ms);
+    stuck.clear();
+    REQUIRE(blocker->exec("ROLLBACK"));
+    // The stalled deliveries were refused (503: the sender retries), some by the handler after the lock's
+    // 2 s, the others, which waited over 2 s for a handler thread, at once with Retry-After.
+    for (const int s : statuses) CHECK(s == 503);
+    CHECK(metric(port, "meetingbaas_http_handler_busy_total") >= 1);
+    CHECK(std::count(retry_after.begin(), retry_after.end(), "1") >= 1);
+    // And the server is fine afterwards.
+    const auto after = raw_http::exchange(port, valid_webhook(200));
+    REQUIRE(after);
+    CHECK(after->body == "accepted\n");
 }
