@@ -418,10 +418,21 @@ public:
         }
         close();
     }
+    /// Whether an accept already chose this connection to close (read and set under the registry lock,
+    /// so that a burst of accepts at the cap picks distinct victims).
+    [[nodiscard]] bool chosen_for_eviction() const noexcept
+    {
+        return evicting_.load(std::memory_order_relaxed);
+    }
+    void choose_for_eviction() noexcept { evicting_.store(true, std::memory_order_relaxed); }
+
     void evict()
     {
         const phase p = current_phase();
-        if (p != phase::idle && p != phase::head) return;
+        if (p != phase::idle && p != phase::head) {  // a request got going meanwhile: let it live
+            evicting_.store(false, std::memory_order_relaxed);
+            return;
+        }
         server_.evicted.fetch_add(1, std::memory_order_relaxed);
         close();
     }
@@ -717,6 +728,7 @@ private:
     std::list<session*>::iterator registry_position_;
     std::atomic<phase> phase_{phase::idle};
     std::atomic<std::int64_t> deadline_{0};
+    std::atomic<bool> evicting_{false};
     bool loopback_ = false;
     bool keep_alive_ = false;
     bool close_after_ = false;
@@ -778,6 +790,7 @@ bool http_server::impl::evict_one()
         std::size_t looked = 0;
         for (session* s : registry) {
             if (++looked > 4096) break;  // bounded: the front is where the candidates are
+            if (s->chosen_for_eviction()) continue;
             const phase p = s->current_phase();
             if (p == phase::idle) {
                 idle = s;
@@ -785,8 +798,10 @@ bool http_server::impl::evict_one()
             }
             if (p == phase::head && slow == nullptr) slow = s;
         }
-        if (session* pick = idle != nullptr ? idle : slow; pick != nullptr)
+        if (session* pick = idle != nullptr ? idle : slow; pick != nullptr) {
+            pick->choose_for_eviction();
             victim = pick->weak_from_this().lock();
+        }
     }
     // A shared_ptr taken under the lock is released outside it (the destructor takes the lock).
     if (!victim) return false;

@@ -370,6 +370,9 @@ TEST_CASE("at the connection cap the oldest idle connections make room for new c
         idle.push_back(raw_http::connect_loopback(port));
         REQUIRE(idle.back().valid());
     }
+    // connect() returns once the kernel has queued a connection: wait until the server took them all.
+    REQUIRE(eventually(
+        [&] { return metric(port, "meetingbaas_http_connections_accepted_total").value_or(0) >= 200; }, 10s));
     std::vector<std::chrono::milliseconds> took;
     for (int i = 0; i < 50; ++i) {
         const auto t0 = std::chrono::steady_clock::now();
