@@ -2,6 +2,7 @@
 // Unit tests of the example server's support library (examples/support): the JSON-lines logger, the
 // recent-keys memory, configuration parsing and the storage health window. The HTTP front end and the
 // rest are tested against the server binary (tests/e2e).
+#include "support/housekeeping.hpp"
 #include "support/json_log.hpp"
 #include "support/recent_keys.hpp"
 #include "support/server_config.hpp"
@@ -324,4 +325,60 @@ TEST_CASE("storage_health: a failed delivery counts for its window, unless a lat
     r = health.check(failing_probe, 0s);
     CHECK(r.status == 503);
     CHECK_THAT(r.body, ContainsSubstring("no space"));
+}
+
+TEST_CASE("housekeeping runs tasks at their period or when they ask, logs what they did once",
+          "[support][housekeeping]")
+{
+    temp_path tmp;
+    const auto path = tmp.dir / "out.log";
+    std::atomic<int> fast{0};
+    std::atomic<int> failing{0};
+    std::atomic<int> at_stop{0};
+    {
+        auto log = support::json_log::open({.path = path.string()});
+        REQUIRE(log);
+        support::housekeeping hk(**log);
+        std::vector<support::maintenance_task> tasks;
+        // Asks to run again 2 ms later, though its period is 100 ms.
+        tasks.push_back(
+            {"fast", 100ms, [&]() -> meetingbaas::result<support::maintenance_outcome, std::string> {
+                 return support::maintenance_outcome{static_cast<std::uint64_t>(++fast == 1 ? 3 : 0), 2ms};
+             }});
+        tasks.push_back(
+            {"failing", 5ms, [&]() -> meetingbaas::result<support::maintenance_outcome, std::string> {
+                 ++failing;
+                 return meetingbaas::unexpected(std::string("disk full"));
+             }});
+        tasks.push_back({"final", std::chrono::hours(1),
+                         [&]() -> meetingbaas::result<support::maintenance_outcome, std::string> {
+                             ++at_stop;
+                             return support::maintenance_outcome{};
+                         },
+                         true});
+        hk.add(std::move(tasks));
+        hk.start();
+        std::this_thread::sleep_for(300ms);
+        hk.stop();
+        CHECK(at_stop == 1);  // only at stop: its period is an hour
+    }
+    CHECK(fast >= 10);  // by its period alone: 3 at most
+    CHECK(failing >= 5);
+    std::size_t done = 0;
+    std::size_t errors = 0;
+    for (const auto& l : read_lines(path)) {
+        const auto j = nlohmann::json::parse(l);
+        if (j["event"] == "housekeeping") {
+            CHECK(j["task"] == "fast");
+            CHECK(j["count"] == 3);
+            ++done;
+        }
+        if (j["event"] == "housekeeping_error") {
+            CHECK(j["task"] == "failing");
+            CHECK(j["error"] == "disk full");
+            ++errors;
+        }
+    }
+    CHECK(done == 1);    // only runs that did something are logged
+    CHECK(errors == 1);  // the same error again is not logged again within a minute
 }

@@ -2,10 +2,10 @@
 #pragma once
 
 // Periodic maintenance on one background thread: each task runs at its own period (the first run one
-// period after start), and stop() wakes the thread at once. A task returns how many things it did (rows
-// purged, pages checkpointed, ...) or why it failed; both are logged ({"event":"housekeeping",...} when it
-// did something, {"event":"housekeeping_error",...} when its error changes or once a minute while it
-// persists). Tasks must not throw.
+// period after start; a task may ask for its next run sooner or later), and stop() wakes the thread at
+// once. A task returns how many things it did (rows purged, pages checkpointed, ...) or why it failed;
+// both are logged ({"event":"housekeeping",...} when it did something, {"event":"housekeeping_error",...}
+// when its error changes or once a minute while it persists). Tasks must not throw.
 
 #include "json_log.hpp"
 
@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -25,12 +26,19 @@
 
 namespace support {
 
+/// What one run of a task did: how many things (logged when not 0), and when it wants to run again
+/// (nullopt: after its period).
+struct maintenance_outcome {
+    std::uint64_t count = 0;
+    std::optional<std::chrono::milliseconds> next_in{};
+};
+
 /// One maintenance task: what it is called in logs, how often it runs, and whether it also runs once
 /// at stop (e.g. a final checkpoint).
 struct maintenance_task {
     std::string name;
     std::chrono::milliseconds period;
-    std::function<meetingbaas::result<std::uint64_t, std::string>()> run;
+    std::function<meetingbaas::result<maintenance_outcome, std::string>()> run;
     bool at_stop = false;
 };
 
@@ -47,12 +55,14 @@ public:
         for (auto& t : tasks) {
             auto shared = std::make_shared<maintenance_task>(std::move(t));
             auto run = [this, shared, last_error = std::string(),
-                        last_logged = std::chrono::steady_clock::time_point()]() mutable {
+                        last_logged = std::chrono::steady_clock::time_point()]() mutable
+                -> std::optional<std::chrono::milliseconds> {
                 auto r = shared->run();
                 if (r) {
                     last_error.clear();
-                    if (*r > 0) log_->write("housekeeping", {{"task", shared->name}, {"count", *r}});
-                    return;
+                    if (r->count > 0)
+                        log_->write("housekeeping", {{"task", shared->name}, {"count", r->count}});
+                    return r->next_in;
                 }
                 const auto now = std::chrono::steady_clock::now();
                 if (r.error() != last_error || now - last_logged >= std::chrono::minutes(1)) {
@@ -60,8 +70,9 @@ public:
                     last_error = r.error();
                     last_logged = now;
                 }
+                return std::nullopt;
             };
-            if (shared->at_stop) final_.push_back(run);
+            if (shared->at_stop) final_.push_back([run]() mutable { (void)run(); });
             tasks_.push_back({shared->period, std::move(run), {}});
         }
     }
@@ -77,10 +88,10 @@ public:
                 auto next = std::chrono::steady_clock::time_point::max();
                 for (auto& t : tasks_) {
                     if (std::chrono::steady_clock::now() >= t.next) {
-                        t.run();
-                        t.next += t.period;
-                        if (t.next < std::chrono::steady_clock::now())
-                            t.next = std::chrono::steady_clock::now() + t.period;
+                        const auto asked = t.run();
+                        const auto now = std::chrono::steady_clock::now();
+                        t.next = asked ? now + *asked : t.next + t.period;
+                        if (t.next < now) t.next = now + t.period;
                     }
                     next = std::min(next, t.next);
                 }
@@ -107,7 +118,7 @@ public:
 private:
     struct task {
         std::chrono::milliseconds period;
-        std::function<void()> run;
+        std::function<std::optional<std::chrono::milliseconds>()> run;
         std::chrono::steady_clock::time_point next;
     };
     json_log* log_;

@@ -115,7 +115,7 @@ public:
     [[nodiscard]] std::vector<maintenance_task> maintenance_tasks()
     {
         namespace mb = meetingbaas;
-        using result = mb::result<std::uint64_t, std::string>;
+        using result = mb::result<maintenance_outcome, std::string>;
         std::vector<maintenance_task> tasks;
         tasks.push_back({"wal_checkpoint", std::chrono::seconds(1),
                          [this]() -> result {
@@ -123,7 +123,7 @@ public:
                              if (auto r = maintenance_.exec("PRAGMA wal_checkpoint(PASSIVE)"); !r) {
                                  return mb::unexpected(mb::to_string(r.error()));
                              }
-                             return std::uint64_t{0};
+                             return maintenance_outcome{};
                          },
                          true});
         tasks.push_back({"purge_completed_jobs", std::chrono::hours(1),
@@ -132,7 +132,7 @@ public:
                                  mb::queue_now(std::chrono::system_clock{}) - std::chrono::hours(72);
                              auto purged = queue.purge_completed(before);
                              if (!purged) return mb::unexpected(mb::to_string(purged.error()));
-                             return static_cast<std::uint64_t>(*purged);
+                             return maintenance_outcome{static_cast<std::uint64_t>(*purged), std::nullopt};
                          },
                          false});
         return tasks;
