@@ -7,9 +7,10 @@
 //   GET  /metrics                 Prometheus text
 //   GET  /admin/dead-letters, POST /admin/dead-letters/{id}/requeue, .../requeue-all (with --admin-token)
 //
-// Each delivery is acknowledged at once (verify, parse, claim, enqueue into SQLite, on a handler thread);
-// --workers threads process calendar.sync_events: fetch the events, decide (default policy), schedule or
-// cancel the bot once per state change. Jobs survive kill -9 (the --state file). SIGTERM/SIGINT stop it
+// Each delivery is acknowledged at once (verify, parse, claim, enqueue into SQLite, on a handler thread):
+// v1 (x-meeting-baas-api-key) and v2 (Svix-signed with a --webhook-secret) on the same endpoint.
+// --workers threads process calendar.sync_events (v1) and calendar.event_* / events_synced (v2): read the
+// events, decide (default policy), schedule or cancel the bot once per state change. Jobs survive kill -9 (the --state file). SIGTERM/SIGINT stop it
 // within 10 s, leaving unfinished jobs queued; SIGHUP reopens --log-file. Logs are JSON lines, never a
 // key or a secret. See docs/calendar-sync.md ("The example server").
 
@@ -83,6 +84,7 @@ int main(int argc, char** argv)
 
     // ---- 2. Receive: verify, parse, deduplicate and enqueue each delivery, then answer.
     mb::sync_metrics metrics;
+    support::delivery_counters deliveries;  // /metrics: deliveries by API version and result
     mb::work_signal work;
     support::storage_health health;
     support::recent_keys recent;  // duplicates are answered from memory
@@ -104,12 +106,12 @@ int main(int argc, char** argv)
                                .handler_threads = cfg->handler_threads});
     // Duplicates and refusals are answered on the I/O thread from memory; new deliveries are stored first,
     // on a handler thread (support/webhook_fast_path.hpp).
-    support::webhook_fast_path fast_path(*verifier, recent, metrics, log);
+    support::webhook_fast_path fast_path(*verifier, recent, metrics, deliveries, log);
     http.route(
         "POST", "/webhooks/meeting-baas",
         [&](const support::http_request& req) {
             const auto r = receiver.handle(req.method(), req, req.body());
-            support::log_delivery(log, r);
+            support::record_delivery(log, deliveries, r, req);  // counted by API version, logged
             return support::http_response{r.status, r.body + "\n"};
         },
         support::run_on::handler_pool, std::ref(fast_path));
@@ -117,14 +119,16 @@ int main(int argc, char** argv)
         if (path != "/webhooks/meeting-baas" || status != 413) return;  // the front end refused a large body
         metrics.deliveries_received.fetch_add(1, std::memory_order_relaxed);
         metrics.rejected(mb::reject_reason::too_large);
+        deliveries.count_refused(mb::api_version::unknown, mb::reject_reason::too_large);
         log.write("delivery", {{"status", 413}, {"result", "rejected"}, {"detail", "body over the limit"}});
     });
     http.route("GET", "/healthz",
                [&](const support::http_request&) { return health.check([&] { return state.probe(); }); });
     http.route("GET", "/metrics", [&](const support::http_request&) {
-        return support::http_response{
-            200, support::render_metrics(metrics, state.intake, http, {log.dropped(), health.writable()}),
-            "text/plain; version=0.0.4"};
+        return support::http_response{200,
+                                      support::render_metrics(metrics, deliveries, state.intake, http,
+                                                              {log.dropped(), health.writable()}),
+                                      "text/plain; version=0.0.4"};
     });
     if (!cfg->admin_token.empty())
         support::add_dead_letter_routes(http, state.queue, cfg->admin_token, log, wake_workers);

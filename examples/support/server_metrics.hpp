@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// /metrics of the example server: the library's counters (sync_metrics), the queue's gauges, the HTTP
-// front end's counters, and the server's own (log lines dropped, state writable).
+// /metrics of the example server: the library's counters (sync_metrics), the deliveries by API generation
+// (delivery_counters), the queue's gauges, the HTTP front end's counters, and the server's own (log lines
+// dropped, state writable).
 
+#include "delivery_counters.hpp"
 #include "http_server.hpp"
 
 #include <meetingbaas/sync/job_queue.hpp>
@@ -21,10 +23,11 @@ struct server_gauges {
 };
 
 template <meetingbaas::job_queue Queue>
-std::string render_metrics(const meetingbaas::sync_metrics& metrics, Queue& queue, const http_server& http,
-                           const server_gauges& gauges)
+std::string render_metrics(const meetingbaas::sync_metrics& metrics, const delivery_counters& deliveries,
+                           Queue& queue, const http_server& http, const server_gauges& gauges)
 {
     std::string text = metrics.to_prometheus();
+    text += deliveries.to_prometheus();
     if (const auto s = queue.stats()) {
         text += "# HELP meetingbaas_queue_jobs Jobs in the queue, by state.\n"
                 "# TYPE meetingbaas_queue_jobs gauge\n";

@@ -5,6 +5,9 @@
 //
 //   {"ts":..,"event":"delivery","status":200,"result":"accepted","event_type":"calendar.sync_events",
 //    "version":"v1","job":"12"}
+//   {"ts":..,"event":"delivery","status":401,"result":"rejected","version":"unknown",
+//    "detail":"not_configured (svix-signature)","why":"a v2 (Svix-signed) delivery, but no --webhook-secret
+//    .."}
 //   {"ts":..,"event":"action","action":"schedule","event_uuid":"..","name":"..","start":"..",
 //    "result":"applied","reason":"..","job":"12","worker":0}
 //   {"ts":..,"event":"job","job":"12","attempt":1,"approach":"get","events":3,"result":"done"}
@@ -13,6 +16,7 @@
 // Only ids, statuses, names and reasons: never a key, a signature or a secret (the receiver's details
 // name what was wrong, not the values).
 
+#include "delivery_counters.hpp"
 #include "json_log.hpp"
 
 #include <meetingbaas/core/timestamp.hpp>
@@ -20,8 +24,20 @@
 #include <meetingbaas/sync/receiver.hpp>
 
 #include <string>
+#include <string_view>
 
 namespace support {
+
+/// Why a refusal needs the operator, in words, or "" (e.g. a v2 delivery to a server without a secret).
+[[nodiscard]] inline std::string_view refusal_hint(const meetingbaas::receipt& r) noexcept
+{
+    if (r.status != 401 || !r.detail.starts_with("not_configured")) return {};
+    if (r.detail.find("(svix-") != std::string::npos || r.detail.find("(webhook-") != std::string::npos) {
+        return "a v2 (Svix-signed) delivery, but no --webhook-secret is configured; set it "
+               "(or MEETINGBAAS_WEBHOOK_SECRET) to the endpoint's whsec_ secret";
+    }
+    return "no key or secret is configured for this kind of delivery";
+}
 
 inline void log_delivery(json_log& log, const meetingbaas::receipt& r)
 {
@@ -30,7 +46,17 @@ inline void log_delivery(json_log& log, const meetingbaas::receipt& r)
                            {"event_type", r.event_type},
                            {"version", meetingbaas::to_string(r.version)},
                            {"job", r.job_id},
-                           {"detail", r.detail}});
+                           {"detail", r.detail},
+                           {"why", refusal_hint(r)}});
+}
+
+/// Counts an answered delivery by generation and result (/metrics) and logs it.
+template <class Headers>
+void record_delivery(json_log& log, delivery_counters& counters, const meetingbaas::receipt& r,
+                     const Headers& headers)
+{
+    counters.count(r, headers);
+    log_delivery(log, r);
 }
 
 inline void log_step(json_log& log, const meetingbaas::worker_step& step, int worker)

@@ -13,6 +13,7 @@
 // bodies, keys) are the same code on both paths. The fast receiver counts nothing itself; this class
 // adds to sync_metrics exactly what the full receiver would have counted for that receipt.
 
+#include "delivery_counters.hpp"
 #include "http_server.hpp"
 #include "json_log.hpp"
 #include "recent_keys.hpp"
@@ -34,9 +35,9 @@ template <class Verifier>
 class webhook_fast_path {
 public:
     webhook_fast_path(const Verifier& verifier, recent_keys& recent, meetingbaas::sync_metrics& metrics,
-                      json_log& log, meetingbaas::receiver_options options = {})
+                      delivery_counters& counters, json_log& log, meetingbaas::receiver_options options = {})
         : guard_(), queue_{&recent}, receiver_(verifier, guard_, queue_, options), metrics_(&metrics),
-          log_(&log)
+          counters_(&counters), log_(&log)
     {}
 
     std::optional<http_response> operator()(const http_request& req)
@@ -50,7 +51,7 @@ public:
         } else if (r.reason) {
             metrics_->rejected(*r.reason);
         }
-        log_delivery(*log_, r);
+        record_delivery(*log_, *counters_, r, req);
         return http_response{r.status, r.body + "\n"};
     }
 
@@ -124,6 +125,7 @@ private:
     memory_queue queue_;
     meetingbaas::webhook_receiver<Verifier, memory_guard, memory_queue> receiver_;
     meetingbaas::sync_metrics* metrics_;
+    delivery_counters* counters_;
     json_log* log_;
 };
 
