@@ -38,7 +38,10 @@ if(TARGET meetingbaas::httplib AND TARGET meetingbaas::sqlite AND MEETINGBAAS_BU
   # Issue 12 section 1: transient API faults never dead-letter an accepted webhook (the server binary).
   meetingbaas_add_test(e2e_faults SOURCES e2e/faults.test.cpp
                        LIBS meetingbaas::httplib meetingbaas::sqlite LABELS e2e RUN_SERIAL)
-  foreach(_mb_e2e IN ITEMS e2e_calendar_sync e2e_server_operations e2e_http_abuse e2e_faults)
+  # Issue 14: v2 (Svix-signed calendar.event_*) through the server binary, next to v1 on the same endpoint.
+  meetingbaas_add_test(e2e_v2_server SOURCES e2e/v2_server.test.cpp
+                       LIBS meetingbaas::httplib meetingbaas::sqlite LABELS e2e RUN_SERIAL)
+  foreach(_mb_e2e IN ITEMS e2e_calendar_sync e2e_server_operations e2e_http_abuse e2e_faults e2e_v2_server)
     target_include_directories(meetingbaas.tests.${_mb_e2e} PRIVATE "${CMAKE_CURRENT_SOURCE_DIR}")
     target_compile_definitions(meetingbaas.tests.${_mb_e2e} PRIVATE
                                "CALENDAR_SYNC_SERVER_PATH=\"$<TARGET_FILE:calendar_sync_server>\"")
