@@ -2,14 +2,17 @@
 // The README demo: calendar sync end to end, on this machine, with no external service.
 //
 // It starts a local stand-in for the Meeting BaaS API (a real HTTP server on 127.0.0.1), starts the
-// calendar_sync_server example against it, sends it a few webhooks (new meetings, a moved meeting, a
-// cancelled meeting, a duplicate, a forged one) and prints what was scheduled and cancelled, and why.
-// Exit status 0 when every outcome is the expected one.
+// calendar_sync_server example against it, sends it a few webhooks and prints what was scheduled and
+// cancelled, and why: first v1 (`calendar.sync_events` with the API key: new meetings, a moved meeting,
+// a cancelled meeting, a duplicate, a forged one), then v2 on the same endpoint (Svix-signed
+// `calendar.event_*`: a new meeting, a moved one, a cancelled one, a Svix redelivery, a forged
+// signature). Exit status 0 when every outcome is the expected one.
 //
 //   cmake --preset dev && cmake --build build/dev --target calendar_sync_demo &&
 //   build/dev/examples/calendar_sync_demo
 
 #include "e2e/server_process.hpp"
+#include "e2e/v2_signing.hpp"
 #include "fake_meetingbaas_api.hpp"
 
 #include <meetingbaas/core/timestamp.hpp>
@@ -29,6 +32,9 @@ namespace {
 
 constexpr const char* api_key = "demo-api-key";
 constexpr const char* calendar_id = "7d0c6a36-2b7e-4c1e-9f4e-4a8f0f2d9c11";
+// v2: the endpoint's signing secret (in production, the whsec_ secret Meeting BaaS shows for the endpoint).
+constexpr const char* webhook_secret = "whsec_XB6KC30vTG6aGz1ffpwLKk1vjhw6W32f";
+constexpr const char* v2_calendar_id = "aff72226-7c8f-46fc-864d-f349ad89eb06";
 
 std::string at(std::chrono::system_clock::duration from_now)
 {
@@ -77,6 +83,63 @@ std::string sync_webhook(const std::vector<std::string>& uuids)
         .dump();
 }
 
+/// A v2 event as GET /v2/calendars/{calendar_id}/events/{event_id} answers it.
+nlohmann::json v2_event(const std::string& event_id, const std::string& series_id, const std::string& title,
+                        std::chrono::hours starts_in, const std::string& url)
+{
+    return {{"event_id", event_id},
+            {"series_id", series_id},
+            {"event_type", "one_off"},
+            {"title", title},
+            {"description", nullptr},
+            {"location", nullptr},
+            {"start_time", at(starts_in)},
+            {"end_time", at(starts_in + 1h)},
+            {"timezone", "Europe/Paris"},
+            {"is_all_day", false},
+            {"status", "confirmed"},
+            {"is_exception", false},
+            {"organizer_email", "dana@acme.example"},
+            {"organizer_name", "Dana"},
+            {"attendees", nlohmann::json::array()},
+            {"meeting_url", url},
+            {"meeting_platform", "meet"},
+            {"calendar_id", v2_calendar_id},
+            {"calendar_platform", "google"},
+            {"bot_scheduled", false},
+            {"raw_payload", nullptr},
+            {"created_at", stamp()},
+            {"updated_at", stamp()}};
+}
+
+/// A calendar.event_created / event_updated / event_cancelled webhook naming one event as the API has it.
+std::string v2_webhook(const std::string& kind, const nlohmann::json& e)
+{
+    const nlohmann::json instance = {{"event_id", e["event_id"]},
+                                     {"start", e["start_time"]},
+                                     {"end", e["end_time"]},
+                                     {"title", e["title"]},
+                                     {"status", e["status"]},
+                                     {"is_all_day", e["is_all_day"]},
+                                     {"is_exception", e["is_exception"]},
+                                     {"bot_scheduled", e["bot_scheduled"]},
+                                     {"meeting_url", e["meeting_url"]},
+                                     {"meeting_platform", e["meeting_platform"]}};
+    nlohmann::json data = {
+        {"calendar_id", v2_calendar_id}, {"event_type", "one_off"}, {"series_id", e["series_id"]}};
+    if (kind == "calendar.event_created") {
+        data["series_bot_scheduled"] = false;
+        data["instances"] = nlohmann::json::array({instance});
+    } else if (kind == "calendar.event_updated") {
+        data["series_bot_scheduled"] = false;
+        data["is_exception"] = false;
+        data["affected_instances"] = nlohmann::json::array({instance});
+    } else {
+        data["cancelled_instances"] = nlohmann::json::array({instance});
+    }
+    return nlohmann::json{{"event", kind}, {"data", data}}.dump();
+}
+
 bool queue_drained(int port)
 {
     const auto metrics = sync_e2e::get_path(port, "/metrics");
@@ -123,11 +186,11 @@ int main()
     std::filesystem::create_directories(dir);
     const auto state = (dir / "calendar-sync.sqlite3").string();
     std::string failure;
-    auto server = sync_e2e::server_process::start(CALENDAR_SYNC_SERVER_PATH,
-                                                  {"--listen", "127.0.0.1:0", "--api-base-url",
-                                                   api.base_url(), "--api-key", api_key, "--state", state,
-                                                   "--bot-name", "Demo Recorder", "--workers", "2"},
-                                                  {}, 10s, &failure);
+    auto server = sync_e2e::server_process::start(
+        CALENDAR_SYNC_SERVER_PATH,
+        {"--listen", "127.0.0.1:0", "--api-base-url", api.base_url(), "--api-key", api_key, "--state", state,
+         "--bot-name", "Demo Recorder", "--workers", "2", "--webhook-secret", webhook_secret},
+        {}, 10s, &failure);
     if (!server) {
         std::cerr << "cannot start calendar_sync_server:\n" << failure;
         return 1;
@@ -214,7 +277,49 @@ int main()
                 {{"x-meeting-baas-api-key", "guess"}}) == 401,
            "a forged webhook is refused");
 
-    // 4. The outcome, as the API sees it.
+    // 4. v2 on the same endpoint: Svix-signed calendar.event_* webhooks (the server has --webhook-secret).
+    std::cout << "v2: Svix-signed webhooks on the same endpoint\n\n";
+    const std::string planning = "6c093e09-7cca-490d-96d9-0d6f3a7e21b4";
+    const std::string retro = "9e1b7c44-0a2d-4f6e-b8a1-5c3d2e1f0a9b";
+    api.set_v2_event(v2_event(planning, "3a9e51dd-a5a6-4745-97c0-1f2e3d4c5b6a", "Sprint planning", 30h,
+                              "https://meet.google.com/pln-ning-xyz"));
+    api.set_v2_event(v2_event(retro, "7b6a5c4d-3e2f-4a1b-9c8d-0e1f2a3b4c5d", "Retrospective", 54h,
+                              "https://meet.google.com/ret-ros-pec"));
+    const auto created_body = v2_webhook("calendar.event_created", *api.v2_event(planning));
+    const auto created_headers = sync_e2e::v2_headers(created_body, "msg_demo_created", webhook_secret);
+    expect(step("6. v2: a new meeting (calendar.event_created, signed)", created_body, created_headers) ==
+               200,
+           "signed v2 webhook accepted");
+    expect(api.v2_post_count(planning) == 1, "one v2 bot POST for the new meeting");
+
+    api.update_v2_event(planning, {{"start_time", at(32h)}, {"end_time", at(33h)}});
+    const auto moved_body = v2_webhook("calendar.event_updated", *api.v2_event(planning));
+    expect(step("7. v2: the meeting moves (calendar.event_updated)", moved_body,
+                sync_e2e::v2_headers(moved_body, "msg_demo_updated", webhook_secret)) == 200,
+           "v2 update accepted");
+    expect(api.v2_post_count(planning) == 1, "the moved v2 meeting keeps its bot (no second POST)");
+
+    const auto retro_body = v2_webhook("calendar.event_created", *api.v2_event(retro));
+    expect(step("8. v2: another new meeting", retro_body,
+                sync_e2e::v2_headers(retro_body, "msg_demo_retro", webhook_secret)) == 200,
+           "v2 webhook 8 accepted");
+    api.update_v2_event(retro, {{"status", "cancelled"}});
+    const auto cancelled_body = v2_webhook("calendar.event_cancelled", *api.v2_event(retro));
+    expect(step("9. v2: that meeting is cancelled (calendar.event_cancelled)", cancelled_body,
+                sync_e2e::v2_headers(cancelled_body, "msg_demo_cancelled", webhook_secret)) == 200,
+           "v2 cancellation accepted");
+    expect(api.v2_delete_count(retro) == 1, "the cancelled v2 meeting's bot is removed");
+
+    expect(step("10. Svix redelivers webhook 6 (same svix-id)", created_body, created_headers) == 200,
+           "a v2 redelivery is acknowledged");
+    expect(api.v2_post_count(planning) == 1, "the redelivery does nothing");
+
+    expect(step("11. Someone forges a v2 signature", created_body,
+                sync_e2e::v2_headers(created_body, "msg_demo_forged",
+                                     "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD")) == 401,
+           "a forged v2 webhook is refused");
+
+    // 5. The outcome, as the API sees it.
     std::cout << "Final state in the stand-in API:\n";
     for (const auto& uuid : {review, customer, standup}) {
         const auto e = *api.event(uuid);
@@ -225,6 +330,14 @@ int main()
     expect(!api.event(review)->at("bot_param").is_null(), "Design review has its bot");
     expect(!api.event(customer)->at("bot_param").is_null(), "the customer call has its bot");
     expect(api.event(standup)->at("bot_param").is_null(), "the cancelled standup has no bot");
+    for (const auto& id : {planning, retro}) {
+        const auto e = *api.v2_event(id);
+        std::cout << "  " << e["title"].get<std::string>()
+                  << " (v2): " << (e["bot_scheduled"].get<bool>() ? "bot scheduled" : "no bot") << " (POST x"
+                  << api.v2_post_count(id) << ", DELETE x" << api.v2_delete_count(id) << ")\n";
+    }
+    expect(api.v2_event(planning)->at("bot_scheduled").get<bool>(), "Sprint planning has its bot");
+    expect(!api.v2_event(retro)->at("bot_scheduled").get<bool>(), "the cancelled retrospective has no bot");
 
     server->send_signal(SIGTERM);
     const auto exit_code = server->wait_exit(10s);
