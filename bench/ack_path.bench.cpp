@@ -3,9 +3,17 @@
 // enqueue the job, with the durable SQLite store and queue (WAL, synchronous=NORMAL) on a temp file, and
 // with the in-memory ones for comparison. Each iteration is a new delivery (accepted) unless the name says
 // "duplicate". p50/p99 are per-request latencies measured around receiver.handle().
+//
+// Each benchmark runs for both API generations with the same verifier (an API key and a whsec_ secret, as
+// calendar_sync_server has them): v1 is a calendar.sync_events with the x-meeting-baas-api-key header, v2
+// a calendar.event_created signed with the secret (svix-id, svix-timestamp, svix-signature; signed outside
+// the timed region, as the sender does). The v2 path verifies an HMAC-SHA256 over the body where v1
+// compares a key.
 #include <meetingbaas/adapters/sqlite/idempotency_store.hpp>
 #include <meetingbaas/adapters/sqlite/job_queue.hpp>
 #include <meetingbaas/auth/authenticity.hpp>
+#include <meetingbaas/auth/detail/base64.hpp>
+#include <meetingbaas/auth/hmac.hpp>
 #include <meetingbaas/idempotency/memory_store.hpp>
 #include <meetingbaas/sync/receiver.hpp>
 
@@ -15,6 +23,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <span>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -27,12 +36,53 @@ namespace mb = meetingbaas;
 namespace {
 
 constexpr const char* api_key = "bench-api-key-0123456789";
+constexpr const char* secret = "whsec_XB6KC30vTG6aGz1ffpwLKk1vjhw6W32f";
 
-std::string body_for(std::uint64_t n)
+enum class generation { v1, v2 };
+
+std::string body_for(std::uint64_t n, generation g = generation::v1)
 {
+    if (g == generation::v2) {
+        return R"({"event":"calendar.event_created","data":{"calendar_id":"aff72226-7c8f-46fc-864d-f349ad89eb06",)"
+               R"("event_type":"one_off","series_id":"3a9e51dd-a5a6-4745-97c0-1f2e3d4c5b6a",)"
+               R"("series_bot_scheduled":false,"instances":[{"event_id":"6c093e09-7cca-490d-96d9-)" +
+               std::to_string(100000000000 + n) +
+               R"(","start":"2026-09-16T09:00:00Z","end":"2026-09-16T09:30:00Z","title":"Weekly sync",)"
+               R"("status":"confirmed","is_all_day":false,"is_exception":false,"bot_scheduled":false,)"
+               R"("meeting_url":"https://meet.google.com/xqv-mtrw-kpd","meeting_platform":"meet"}]}})";
+    }
     return R"({"event":"calendar.sync_events","data":{"calendar_id":"62cf1c20-6d72-4a52-9217-c391ec23d7bf",)"
            R"("last_updated_ts":"2026-09-14T08:42:17Z","affected_event_uuids":["bf23a894-e787-4629-8947-)" +
            std::to_string(100000000000 + n) + R"(","f9dc9fa7-9eb9-4b53-b193-2b6834706c78"]}})";
+}
+
+/// The headers a sender puts on `body`: the API key (v1), or a Svix signature made now (v2).
+mb::http_headers headers_for(const std::string& body, std::uint64_t n, generation g)
+{
+    if (g == generation::v1) {
+        return {{"Content-Type", "application/json"}, {"x-meeting-baas-api-key", api_key}};
+    }
+    const std::string id = "msg_bench_" + std::to_string(n);
+    const std::string ts = std::to_string(
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
+    const auto key = mb::detail::decode_whsec_secret(secret);
+    const auto mac = mb::detail::hmac_sha256(std::span<const std::uint8_t>(*key), id + "." + ts + "." + body);
+    return {{"Content-Type", "application/json"},
+            {"svix-id", id},
+            {"svix-timestamp", ts},
+            {"svix-signature", "v1," + mb::detail::base64_encode(std::span<const std::uint8_t>(*mac))}};
+}
+
+/// The verifier of calendar_sync_server: v1 by API key, v2 by whsec_ secret.
+mb::webhook_verifier make_verifier()
+{
+    mb::webhook_verifier verifier;
+    verifier.accept_v1(*mb::api_key_keyring::from_keys({api_key}));
+    auto svix = mb::svix_verifier();
+    (void)svix.add_secret(secret);
+    verifier.accept_v2(std::move(svix));
+    return verifier;
 }
 
 std::string temp_state()
@@ -55,17 +105,18 @@ void report(benchmark::State& state, std::vector<double>& us)
 }
 
 template <class Receiver>
-void run(benchmark::State& state, Receiver& rx, bool duplicate)
+void run(benchmark::State& state, Receiver& rx, bool duplicate, generation g)
 {
-    const mb::http_headers headers{{"Content-Type", "application/json"}, {"x-meeting-baas-api-key", api_key}};
     std::vector<double> us;
     us.reserve(1 << 16);
     std::uint64_t n = 0;
-    const std::string same = body_for(0);
-    if (duplicate) (void)rx.handle("POST", headers, same);
+    const std::string same = body_for(0, g);
+    if (duplicate) (void)rx.handle("POST", headers_for(same, 0, g), same);
     for (auto _ : state) {
         state.PauseTiming();
-        const std::string body = duplicate ? same : body_for(++n);
+        const std::string body = duplicate ? same : body_for(++n, g);
+        // A duplicate is a redelivery: the same body (and, for v2, the same svix-id) signed again.
+        const auto headers = headers_for(body, duplicate ? 0 : n, g);
         state.ResumeTiming();
         const auto t0 = std::chrono::steady_clock::now();
         const auto r = rx.handle("POST", headers, body);
@@ -78,7 +129,7 @@ void run(benchmark::State& state, Receiver& rx, bool duplicate)
     report(state, us);
 }
 
-void BM_ack_sqlite(benchmark::State& state, bool duplicate)
+void BM_ack_sqlite(benchmark::State& state, bool duplicate, generation g)
 {
     const auto path = temp_state();
     auto queue = mb::sqlite_job_queue<>::open(path);
@@ -88,16 +139,15 @@ void BM_ack_sqlite(benchmark::State& state, bool duplicate)
         return;
     }
     auto guard = *mb::make_idempotency_guard(*store);
-    mb::webhook_verifier verifier;
-    verifier.accept_v1(*mb::api_key_keyring::from_keys({api_key}));
+    const auto verifier = make_verifier();
     mb::webhook_receiver<mb::webhook_verifier, decltype(guard), mb::sqlite_job_queue<>> rx(verifier, guard,
                                                                                            *queue);
-    run(state, rx, duplicate);
+    run(state, rx, duplicate, g);
 }
 
 /// The same, with automatic WAL checkpoints off on the request path's connections and a PASSIVE checkpoint
 /// every 100 ms from another thread (what calendar_sync_server does once per second).
-void BM_ack_sqlite_checkpoint_thread(benchmark::State& state)
+void BM_ack_sqlite_checkpoint_thread(benchmark::State& state, generation g)
 {
     const auto path = temp_state();
     auto open_quiet = [&]() -> mb::result<mb::sqlite::database> {
@@ -126,23 +176,21 @@ void BM_ack_sqlite_checkpoint_thread(benchmark::State& state)
         }
     });
     auto guard = *mb::make_idempotency_guard(*store);
-    mb::webhook_verifier verifier;
-    verifier.accept_v1(*mb::api_key_keyring::from_keys({api_key}));
+    const auto verifier = make_verifier();
     mb::webhook_receiver<mb::webhook_verifier, decltype(guard), mb::sqlite_job_queue<>> rx(verifier, guard,
                                                                                            *queue);
-    run(state, rx, false);
+    run(state, rx, false, g);
 }
 
-void BM_ack_memory(benchmark::State& state, bool duplicate)
+void BM_ack_memory(benchmark::State& state, bool duplicate, generation g)
 {
     mb::memory_idempotency_store store;
     auto guard = *mb::make_idempotency_guard(store);
     mb::in_memory_job_queue<> queue;
-    mb::webhook_verifier verifier;
-    verifier.accept_v1(*mb::api_key_keyring::from_keys({api_key}));
+    const auto verifier = make_verifier();
     mb::webhook_receiver<mb::webhook_verifier, decltype(guard), mb::in_memory_job_queue<>> rx(verifier, guard,
                                                                                               queue);
-    run(state, rx, duplicate);
+    run(state, rx, duplicate, g);
 }
 
 void BM_enqueue_sqlite(benchmark::State& state)
@@ -184,10 +232,16 @@ void BM_lease_ack_sqlite(benchmark::State& state)
 
 }  // namespace
 
-BENCHMARK_CAPTURE(BM_ack_sqlite, new_delivery, false)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_ack_sqlite, duplicate, true)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_ack_sqlite_checkpoint_thread)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_ack_memory, new_delivery, false)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_ack_memory, duplicate, true)->Unit(benchmark::kMicrosecond);
+// v1 and v2 of each benchmark run next to each other (same process, same run).
+BENCHMARK_CAPTURE(BM_ack_sqlite, new_delivery_v1, false, generation::v1)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_ack_sqlite, new_delivery_v2, false, generation::v2)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_ack_sqlite, duplicate_v1, true, generation::v1)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_ack_sqlite, duplicate_v2, true, generation::v2)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_ack_sqlite_checkpoint_thread, v1, generation::v1)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_ack_sqlite_checkpoint_thread, v2, generation::v2)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_ack_memory, new_delivery_v1, false, generation::v1)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_ack_memory, new_delivery_v2, false, generation::v2)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_ack_memory, duplicate_v1, true, generation::v1)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_ack_memory, duplicate_v2, true, generation::v2)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_enqueue_sqlite)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_lease_ack_sqlite)->Unit(benchmark::kMicrosecond);
