@@ -10,9 +10,9 @@
 // Each delivery is acknowledged at once (verify, parse, claim, enqueue into SQLite, on a handler thread):
 // v1 (x-meeting-baas-api-key) and v2 (Svix-signed with a --webhook-secret) on the same endpoint.
 // --workers threads process calendar.sync_events (v1) and calendar.event_* / events_synced (v2): read the
-// events, decide (default policy), schedule or cancel the bot once per state change. Jobs survive kill -9 (the --state file). SIGTERM/SIGINT stop it
-// within 10 s, leaving unfinished jobs queued; SIGHUP reopens --log-file. Logs are JSON lines, never a
-// key or a secret. See docs/calendar-sync.md ("The example server").
+// events, decide (default policy), schedule or cancel the bot once per state change. Jobs survive kill -9
+// (the --state file). SIGTERM/SIGINT stop it within 10 s, leaving unfinished jobs queued; SIGHUP reopens
+// --log-file. Logs are JSON lines, never a key or a secret. See docs/calendar-sync.md ("The example server").
 
 #include "support/api_calls.hpp"
 #include "support/dead_letter_admin.hpp"
@@ -76,7 +76,8 @@ int main(int argc, char** argv)
     auto& log = **log_file;
     const auto lock = support::lock_file::acquire(cfg->state + ".lock");
     if (!lock) return fail(1, "cannot use the state " + cfg->state + ": " + lock.error());
-    const auto opened = support::sqlite_state::open(cfg->state);  // the queue, the stores, a health probe
+    const auto opened =
+        support::sqlite_state::open(cfg->state);  // integrity check; queue, stores, maintenance
     if (!opened) return fail(1, opened.error());
     auto& state = **opened;
     auto verifier = support::make_verifier(*cfg);
@@ -125,10 +126,12 @@ int main(int argc, char** argv)
     http.route("GET", "/healthz",
                [&](const support::http_request&) { return health.check([&] { return state.probe(); }); });
     http.route("GET", "/metrics", [&](const support::http_request&) {
-        return support::http_response{200,
-                                      support::render_metrics(metrics, deliveries, state.intake, http,
-                                                              {log.dropped(), health.writable()}),
-                                      "text/plain; version=0.0.4"};
+        const auto h = state.last_health();
+        return support::http_response{
+            200,
+            support::render_metrics(metrics, deliveries, state.intake, http,
+                                    {log.dropped(), health.writable(), h.wal_bytes, h.database_bytes}),
+            "text/plain; version=0.0.4"};
     });
     if (!cfg->admin_token.empty())
         support::add_dead_letter_routes(http, state.queue, cfg->admin_token, log, wake_workers);
@@ -171,7 +174,7 @@ int main(int argc, char** argv)
     }
 
     support::housekeeping housekeeping(log);
-    housekeeping.add(state.maintenance_tasks());  // WAL checkpoints, retention (support/sqlite_state.hpp)
+    housekeeping.add(state.maintenance_tasks(log));  // WAL bound, retention, probe (support/sqlite_state.hpp)
     housekeeping.start();
     http.start();
     log.write_now("listening", {{"address", cfg->listen_host},

@@ -20,6 +20,8 @@ namespace support {
 struct server_gauges {
     std::uint64_t log_lines_dropped = 0;
     bool state_writable = true;
+    std::uint64_t state_wal_bytes = 0;       ///< at the last probe
+    std::uint64_t state_database_bytes = 0;  ///< at the last probe
 };
 
 template <meetingbaas::job_queue Queue>
@@ -49,7 +51,17 @@ std::string render_metrics(const meetingbaas::sync_metrics& metrics, const deliv
             "# HELP meetingbaas_state_writable 1 when the state accepted a write at the last health check.\n"
             "# TYPE meetingbaas_state_writable gauge\n"
             "meetingbaas_state_writable " +
-            std::string(gauges.state_writable ? "1" : "0") + "\n";
+            std::string(gauges.state_writable ? "1" : "0") +
+            "\n"
+            "# HELP meetingbaas_state_wal_bytes Size of the state's WAL file at the last probe.\n"
+            "# TYPE meetingbaas_state_wal_bytes gauge\n"
+            "meetingbaas_state_wal_bytes " +
+            std::to_string(gauges.state_wal_bytes) +
+            "\n"
+            "# HELP meetingbaas_state_database_bytes Size of the state's database file at the last probe.\n"
+            "# TYPE meetingbaas_state_database_bytes gauge\n"
+            "meetingbaas_state_database_bytes " +
+            std::to_string(gauges.state_database_bytes) + "\n";
     return text;
 }
 
