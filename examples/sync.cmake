@@ -5,8 +5,10 @@
 find_path(MEETINGBAAS_BOOST_BEAST_INCLUDE_DIR boost/beast/http.hpp)
 
 # The server's support library (examples/support): the hardened HTTP server, the JSON-lines logger,
-# configuration, the lock file, signals and housekeeping. Asio and Beast need exceptions.
-if(MEETINGBAAS_BOOST_BEAST_INCLUDE_DIR AND NOT MEETINGBAAS_NOEXCEPT_BUILD)
+# configuration, the lock file, signals and housekeeping. Asio and Beast need exceptions: it is skipped
+# when the whole build is without them, and keeps them when only the examples are (the server is a
+# NEEDS_EXCEPTIONS example, MEETINGBAAS_EXAMPLES_NOEXCEPT).
+if(MEETINGBAAS_BOOST_BEAST_INCLUDE_DIR AND (NOT MEETINGBAAS_NOEXCEPT_BUILD OR MEETINGBAAS_EXAMPLES_NOEXCEPT))
   add_library(meetingbaas_server_support STATIC
               support/http_server.cpp support/json_log.cpp support/process.cpp support/server_config.cpp)
   target_include_directories(meetingbaas_server_support PUBLIC "${CMAKE_CURRENT_SOURCE_DIR}")
