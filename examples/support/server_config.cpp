@@ -18,8 +18,17 @@ std::string_view server_usage() noexcept
            "  --api-key KEY             API key; also checks v1 webhooks (required) [MEETINGBAAS_API_KEY]\n"
            "  --webhook-secret whsec_.. enables v2 (Svix) signature checks; several secrets separated by\n"
            "                            commas during a rotation [MEETINGBAAS_WEBHOOK_SECRET]\n"
-           "  --state PATH              SQLite file for idempotency records and the job queue\n"
-           "                            (default ./calendar-sync.sqlite3)\n"
+           "  --state PATH|URL          where idempotency records and the job queue live: a SQLite file\n"
+           "                            (default ./calendar-sync.sqlite3; one server), or a state shared by\n"
+           "                            several servers: redis://[user:password@]host:port[/db] or\n"
+           "                            postgresql://user@host:port/db (libpq URI) [MEETINGBAAS_STATE]\n"
+           "  --api-write-rate N        API writes (POST/PATCH/DELETE) per second, shared by every worker\n"
+           "                            and, on Redis/PostgreSQL state, every server (default 5)\n"
+           "                            [MEETINGBAAS_API_WRITE_RATE]\n"
+           "  --instance-id NAME        this server's stable name on shared state (e.g. the pod name): a\n"
+           "                            restart frees the jobs it held at once (default: unique per "
+           "process)\n"
+           "                            [MEETINGBAAS_INSTANCE_ID]\n"
            "  --bot-name NAME           bot name for scheduled recordings (default \"Recorder\")\n"
            "  --workers N               processing threads (default 2)\n"
            "  --admin-token TOKEN       enables /admin/dead-letters (Authorization: Bearer TOKEN; at least\n"
@@ -47,6 +56,29 @@ std::optional<long> parse_number(std::string_view s, long lo, long hi)
     }
     if (v < lo || v > hi) return std::nullopt;
     return v;
+}
+
+/// A decimal rate ("5", "0.5", "12.25") in (0, 1000].
+std::optional<double> parse_rate(std::string_view s)
+{
+    if (s.empty() || s.size() > 12) return std::nullopt;
+    double whole = 0;
+    double scale = 0;
+    for (const char c : s) {
+        if (c == '.' && scale == 0) {
+            scale = 1;
+            continue;
+        }
+        if (c < '0' || c > '9') return std::nullopt;
+        if (scale == 0) {
+            whole = whole * 10 + (c - '0');
+        } else {
+            scale /= 10;
+            whole += (c - '0') * scale;
+        }
+    }
+    if (s == "." || !(whole > 0) || whole > 1000) return std::nullopt;
+    return whole;
 }
 
 std::vector<std::string> split_secrets(std::string_view s)
@@ -144,10 +176,27 @@ meetingbaas::result<server_config, std::string> parse_server_config(int argc, ch
              secrets = v;
              return {};
          }},
-        {"--state", "",
+        {"--state", "MEETINGBAAS_STATE",
          [&](const std::string& v) -> std::string {
              if (v.empty()) return "--state must not be empty";
              cfg.state = v;
+             return {};
+         }},
+        {"--api-write-rate", "MEETINGBAAS_API_WRITE_RATE",
+         [&](const std::string& v) -> std::string {
+             const auto rate = parse_rate(v);
+             if (!rate) return "--api-write-rate must be a number of writes per second above 0, at most 1000";
+             cfg.api_write_rate = *rate;
+             return {};
+         }},
+        {"--instance-id", "MEETINGBAAS_INSTANCE_ID",
+         [&](const std::string& v) -> std::string {
+             const bool ok = !v.empty() && v.size() <= 100 &&
+                             v.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                 "0123456789._:-") == std::string::npos;
+             if (!ok) return "--instance-id must be 1 to 100 letters, digits, '.', '_', ':' or '-'";
+             cfg.instance_id = v;
              return {};
          }},
         {"--bot-name", "",

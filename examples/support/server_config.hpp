@@ -21,8 +21,10 @@ struct server_config {
     std::string api_base_url = "https://api.meetingbaas.com";  ///< validated http(s), no trailing '/'
     std::string api_origin;  ///< scheme://host[:port] of api_base_url (the HTTP client's one origin)
     std::string api_key;
-    std::vector<std::string> webhook_secrets;  ///< whsec_... (several during a rotation)
-    std::string state = "./calendar-sync.sqlite3";
+    std::vector<std::string> webhook_secrets;       ///< whsec_... (several during a rotation)
+    std::string state = "./calendar-sync.sqlite3";  ///< a SQLite path, redis://... or postgres(ql)://...
+    double api_write_rate = 5.0;  ///< API writes per second, shared by every worker (of every instance)
+    std::string instance_id;      ///< "" = unique per process (shared state: see docs/scale-out.md)
     std::string bot_name = "Recorder";
     int workers = 2;
     std::string admin_token;  ///< "" = the /admin endpoints are off
