@@ -28,8 +28,18 @@
 #include "support/webhook_auth.hpp"
 #include "support/webhook_fast_path.hpp"
 
+// Shared state (docs/scale-out.md), when the adapters are built.
+#include "support/shared_state.hpp"
+#if MEETINGBAAS_SERVER_WITH_POSTGRES
+#include "support/postgres_state.hpp"
+#endif
+#if MEETINGBAAS_SERVER_WITH_REDIS
+#include "support/redis_state.hpp"
+#endif
+
 #include <meetingbaas/adapters/httplib.hpp>
 #include <meetingbaas/api/client.hpp>
+#include <meetingbaas/api/rate_limit.hpp>
 #include <meetingbaas/sync/calendar_sync.hpp>
 #include <meetingbaas/sync/receiver.hpp>
 
@@ -60,26 +70,55 @@ constexpr auto in_call_policy = mb::checked(
                                               .max_retry_after = 3s,
                                               .attempt_reserve = 0ms});
 
-}  // namespace
-
-int main(int argc, char** argv)
+/// What the "listening" line says about the state: the SQLite path, or the shared state's backend and
+/// address (never a password).
+template <class State>
+std::string state_description(const support::server_config& cfg, const State& state)
 {
-    // ---- 1. Configure: every flag is checked, the state is locked and checked, before anything starts.
-    bool help = false;
-    const auto cfg = support::parse_server_config(argc, argv, help);
-    if (help) return std::cout << support::server_usage(), 0;
-    if (!cfg) return fail(2, cfg.error() + " (see --help)");
-    const support::signal_set signals;  // blocks SIGTERM, SIGINT, SIGHUP before any thread starts
-    const auto open_files = support::raise_open_files_limit();  // each connection is a descriptor
-    auto log_file = support::json_log::open({.path = cfg->log_file});
-    if (!log_file) return fail(1, log_file.error());
-    auto& log = **log_file;
-    const auto lock = support::lock_file::acquire(cfg->state + ".lock");
-    if (!lock) return fail(1, "cannot use the state " + cfg->state + ": " + lock.error());
-    const auto opened =
-        support::sqlite_state::open(cfg->state);  // integrity check; queue, stores, maintenance
-    if (!opened) return fail(1, opened.error());
-    auto& state = **opened;
+    if constexpr (requires { state.where(); }) {
+        return std::string(State::backend()) + " " + state.where();
+    } else {
+        return cfg.state;
+    }
+}
+
+/// "5", "2.5": writes per second as configured.
+std::string rate_text(double rate)
+{
+    std::string text = std::to_string(rate);  // "2.500000"
+    while (text.back() == '0') text.pop_back();
+    if (text.back() == '.') text.pop_back();
+    return text;
+}
+
+template <class State>
+std::string instance_of(const State& state)
+{
+    if constexpr (requires { state.instance_id; }) {
+        return state.instance_id;
+    } else {
+        return {};
+    }
+}
+
+/// The idempotency guard: on the shared state's clock (Redis or PostgreSQL), so that instances with
+/// skewed clocks agree on lease ends; on the local clock for SQLite.
+template <class State>
+auto make_guard(State& state)
+{
+    if constexpr (requires { state.clock; }) {
+        return mb::make_idempotency_guard(state.store, {}, state.clock);
+    } else {
+        return mb::make_idempotency_guard(state.store);
+    }
+}
+
+/// Everything after the state is open: the same server on SQLite, Redis or PostgreSQL state.
+template <class State>
+int serve(const support::server_config& config, const support::signal_set& signals, std::uint64_t open_files,
+          support::json_log& log, State& state)
+{
+    const auto* cfg = &config;
     auto verifier = support::make_verifier(*cfg);
     if (!verifier) return fail(2, verifier.error());
 
@@ -90,7 +129,7 @@ int main(int argc, char** argv)
     support::storage_health health;
     support::recent_keys recent;  // duplicates are answered from memory
     support::health_tracking_queue intake(state.intake, health, &recent);
-    auto guard = mb::make_idempotency_guard(state.store);
+    auto guard = make_guard(state);
     if (!guard) return fail(1, mb::to_string(guard.error()));
     using guard_type = std::remove_reference_t<decltype(*guard)>;
     auto wake_workers = [&work] { work.notify(); };
@@ -139,19 +178,34 @@ int main(int argc, char** argv)
     if (!port) return fail(1, port.error());
 
     // ---- 3. Process: each worker thread leases jobs and reconciles their events through its own client.
+    // Every API write of every worker takes a permit from one bucket first (--api-write-rate): in this
+    // process for SQLite, in Redis or PostgreSQL (shared by every instance) for shared state.
+    auto local_writes = mb::token_bucket_limiter<>::create({.per_second = cfg->api_write_rate});
+    if (!local_writes) return fail(2, mb::to_string(local_writes.error()));
+    auto& writes = [&]() -> auto& {
+        if constexpr (requires { state.writes; }) {
+            return state.writes;
+        } else {
+            return *local_writes;
+        }
+    }();
     std::stop_source stop;
     mb::event_locks locks;  // one worker per event at a time
     std::vector<std::jthread> workers;
     for (int w = 0; w < cfg->workers; ++w) {
         workers.emplace_back([&, w] {
-            using client = support::observed_client<mb::httplib_http_client>;
-            // In-call retry waits wake early on shutdown (mb::stop_aware_sleeper).
-            mb::api_client api(client(mb::httplib_http_client(cfg->api_origin), stop.get_token(), metrics),
-                               mb::api_client_options{.api_key = cfg->api_key,
-                                                      .base_url = cfg->api_base_url,
-                                                      .timeout = 4s,
-                                                      .retry = in_call_policy},
-                               mb::retry_effects{.sleeper = mb::stop_aware_sleeper(stop.get_token())});
+            using limited =
+                mb::rate_limited_client<mb::httplib_http_client, std::remove_reference_t<decltype(writes)>>;
+            using client = support::observed_client<limited>;
+            // In-call retry waits (and waits for a write permit) wake early on shutdown.
+            mb::api_client api(
+                client(limited(mb::httplib_http_client(cfg->api_origin), writes, stop.get_token()),
+                       stop.get_token(), metrics),
+                mb::api_client_options{.api_key = cfg->api_key,
+                                       .base_url = cfg->api_base_url,
+                                       .timeout = 4s,
+                                       .retry = in_call_policy},
+                mb::retry_effects{.sleeper = mb::stop_aware_sleeper(stop.get_token())});
             mb::calendar_sync_options options;
             options.bot.bot_name = cfg->bot_name;
             options.v2_bot.bot_name = cfg->bot_name;
@@ -173,6 +227,19 @@ int main(int argc, char** argv)
         });
     }
 
+    // PostgreSQL: a NOTIFY from any instance's enqueue wakes this instance's workers at once (otherwise
+    // they find new work within their idle poll).
+    std::jthread bridge;
+    if constexpr (requires { state.queue.wait_for_work(1s); }) {
+        bridge = std::jthread([&](std::stop_token until) {
+            while (!until.stop_requested()) {
+                auto woke = state.queue.wait_for_work(1s);
+                if (woke && *woke) work.notify();
+                if (!woke) std::this_thread::sleep_for(200ms);  // LISTEN connection down: do not spin
+            }
+        });
+    }
+
     support::housekeeping housekeeping(log);
     housekeeping.add(state.maintenance_tasks(log));  // WAL bound, retention, probe (support/sqlite_state.hpp)
     housekeeping.start();
@@ -180,7 +247,9 @@ int main(int argc, char** argv)
     log.write_now("listening", {{"address", cfg->listen_host},
                                 {"port", *port},
                                 {"workers", cfg->workers},
-                                {"state", cfg->state},
+                                {"state", state_description(*cfg, state)},
+                                {"instance", instance_of(state)},
+                                {"api_write_rate", rate_text(cfg->api_write_rate)},
                                 {"api", cfg->api_base_url},
                                 {"v2_signatures", !cfg->webhook_secrets.empty()},
                                 {"admin", !cfg->admin_token.empty()},
@@ -193,9 +262,64 @@ int main(int argc, char** argv)
     log.write_now("shutdown", {{"signal", support::signal_set::name(received)}});
     stop.request_stop();
     work.notify();
+    if (bridge.joinable()) {
+        bridge.request_stop();
+        if constexpr (requires { state.queue.wake_waiters(); }) state.queue.wake_waiters();
+        bridge.join();
+    }
     http.stop();
     workers.clear();  // joins
     housekeeping.stop();
     log.write_now("stopped", {});
     return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    // ---- 1. Configure: every flag is checked, the state is opened and checked, before anything starts.
+    bool help = false;
+    const auto cfg = support::parse_server_config(argc, argv, help);
+    if (help) return std::cout << support::server_usage(), 0;
+    if (!cfg) return fail(2, cfg.error() + " (see --help)");
+    const support::signal_set signals;  // blocks SIGTERM, SIGINT, SIGHUP before any thread starts
+    const auto open_files = support::raise_open_files_limit();  // each connection is a descriptor
+    auto log_file = support::json_log::open({.path = cfg->log_file});
+    if (!log_file) return fail(1, log_file.error());
+    auto& log = **log_file;
+    // Redis or PostgreSQL: shared by any number of instances (no lock file); a connection per request
+    // thread, worker, probe and housekeeping.
+    const support::shared_state_options shared{.instance_id = cfg->instance_id,
+                                               .write_rate = cfg->api_write_rate,
+                                               .connections = cfg->handler_threads + cfg->http_threads +
+                                                              2 * static_cast<std::size_t>(cfg->workers) + 4};
+    switch (support::backend_of(cfg->state)) {
+        case support::state_backend::redis: {
+#if MEETINGBAAS_SERVER_WITH_REDIS
+            const auto opened = support::redis_state::open(cfg->state, shared);
+            if (!opened) return fail(1, opened.error());
+            return serve(*cfg, signals, open_files, log, **opened);
+#else
+            return fail(2, "--state redis://...: this build has no Redis support (meetingbaas::redis)");
+#endif
+        }
+        case support::state_backend::postgres: {
+#if MEETINGBAAS_SERVER_WITH_POSTGRES
+            const auto opened = support::postgres_state::open(cfg->state, shared);
+            if (!opened) return fail(1, opened.error());
+            return serve(*cfg, signals, open_files, log, **opened);
+#else
+            return fail(
+                2, "--state postgresql://...: this build has no PostgreSQL support (meetingbaas::postgres)");
+#endif
+        }
+        case support::state_backend::sqlite: break;
+    }
+    const auto lock = support::lock_file::acquire(cfg->state + ".lock");  // one process per SQLite file
+    if (!lock) return fail(1, "cannot use the state " + cfg->state + ": " + lock.error());
+    const auto opened =
+        support::sqlite_state::open(cfg->state);  // integrity check; queue, stores, maintenance
+    if (!opened) return fail(1, opened.error());
+    return serve(*cfg, signals, open_files, log, **opened);
 }

@@ -21,6 +21,14 @@ if(TARGET meetingbaas::httplib AND TARGET meetingbaas::sqlite AND TARGET meeting
   meetingbaas_add_example(calendar_sync_server SOURCES calendar_sync_server.cpp
                           REQUIRES meetingbaas::httplib meetingbaas::sqlite meetingbaas_server_support
                           ARGS --help NEEDS_EXCEPTIONS)
+  # --state redis://... and postgresql://... when those adapters are built (docs/scale-out.md).
+  foreach(_mb_state IN ITEMS redis postgres)
+    if(TARGET calendar_sync_server AND TARGET meetingbaas::${_mb_state})
+      string(TOUPPER "${_mb_state}" _mb_state_upper)
+      target_link_libraries(calendar_sync_server PRIVATE meetingbaas::${_mb_state})
+      target_compile_definitions(calendar_sync_server PRIVATE MEETINGBAAS_SERVER_WITH_${_mb_state_upper}=1)
+    endif()
+  endforeach()
 elseif(NOT MEETINGBAAS_NOEXCEPT_BUILD)
   message(STATUS "meetingbaas: example calendar_sync_server skipped (needs the sqlite and httplib adapters "
                  "and the Boost.Beast headers)")
