@@ -101,6 +101,22 @@ std::string instance_of(const State& state)
     }
 }
 
+/// A failing /healthz of shared state names the backend and its address ("redis redis://host:6379/0: ...",
+/// "postgres host:5432/db: ..."), also when the reason is a delivery that could not be stored.
+template <class State>
+support::http_response name_backend(support::http_response answer, const State& state)
+{
+    if constexpr (requires { state.where(); }) {
+        const std::string name = std::string(State::backend()) + " " + state.where();
+        constexpr std::string_view lead = "cannot store deliveries: ";
+        if (answer.status != 200 && answer.body.find(name) == std::string::npos) {
+            const auto at = answer.body.starts_with(lead) ? lead.size() : 0;
+            answer.body.insert(at, name + ": ");
+        }
+    }
+    return answer;
+}
+
 /// The idempotency guard: on the shared state's clock (Redis or PostgreSQL), so that instances with
 /// skewed clocks agree on lease ends; on the local clock for SQLite.
 template <class State>
@@ -162,8 +178,9 @@ int serve(const support::server_config& config, const support::signal_set& signa
         deliveries.count_refused(mb::api_version::unknown, mb::reject_reason::too_large);
         log.write("delivery", {{"status", 413}, {"result", "rejected"}, {"detail", "body over the limit"}});
     });
-    http.route("GET", "/healthz",
-               [&](const support::http_request&) { return health.check([&] { return state.probe(); }); });
+    http.route("GET", "/healthz", [&](const support::http_request&) {
+        return name_backend(health.check([&] { return state.probe(); }), state);
+    });
     http.route("GET", "/metrics", [&](const support::http_request&) {
         const auto h = state.last_health();
         return support::http_response{
