@@ -13,6 +13,8 @@
 // events, decide (default policy), schedule or cancel the bot once per state change. Jobs survive kill -9
 // (the --state file). SIGTERM/SIGINT stop it within 10 s, leaving unfinished jobs queued; SIGHUP reopens
 // --log-file. Logs are JSON lines, never a key or a secret. See docs/calendar-sync.md ("The example server").
+// With --state redis://... or postgresql://... any number of instances share one state and one API write
+// limit (--api-write-rate): docs/scale-out.md ("Running the example server on Redis/PostgreSQL").
 
 #include "support/api_calls.hpp"
 #include "support/dead_letter_admin.hpp"
