@@ -3,6 +3,12 @@
 # (examples/support/{redis,postgres}_state.hpp) against real servers, and several server processes sharing
 # one state. A private redis-server per test; a database per test on the PostgreSQL server .ci/run starts,
 # which one test stops and restarts (RUN_SERIAL).
+# The scale-out flags of the server's configuration (no adapter needed).
+meetingbaas_add_test(scale_config SOURCES scale_config.test.cpp "${PROJECT_SOURCE_DIR}/examples/support/server_config.cpp")
+if(TARGET meetingbaas.tests.scale_config)
+  target_include_directories(meetingbaas.tests.scale_config PRIVATE "${PROJECT_SOURCE_DIR}/examples")
+endif()
+
 if(TARGET meetingbaas::redis AND TARGET meetingbaas::postgres AND NOT MEETINGBAAS_ONLY_CONCURRENCY_TESTS)
   meetingbaas_add_test(scale_state SOURCES e2e/shared_state.test.cpp
                        LIBS meetingbaas::redis meetingbaas::postgres LABELS scale RUN_SERIAL)
