@@ -32,7 +32,7 @@ meetingbaas::result<support::server_config, std::string> parse(std::vector<std::
 
 }  // namespace
 
-TEST_CASE("--state names the backend", "[scale]")
+TEST_CASE("scale flags: --state names the backend", "[scale]")
 {
     using support::state_backend;
     CHECK(support::backend_of("./calendar-sync.sqlite3") == state_backend::sqlite);
@@ -54,7 +54,8 @@ TEST_CASE("--state names the backend", "[scale]")
     CHECK(flag_wins->state == "/tmp/s.sqlite3");
 }
 
-TEST_CASE("--api-write-rate: writes per second in (0, 1000], default 5", "[scale]")
+TEST_CASE("scale flags: --api-write-rate takes writes per second above 0 up to 1000 and defaults to 5",
+          "[scale]")
 {
     auto defaults = parse({});
     REQUIRE(defaults);
@@ -82,7 +83,7 @@ TEST_CASE("--api-write-rate: writes per second in (0, 1000], default 5", "[scale
     CHECK(refused.error().find("(from MEETINGBAAS_API_WRITE_RATE)") != std::string::npos);
 }
 
-TEST_CASE("--instance-id: a stable name of letters, digits and . _ : -", "[scale]")
+TEST_CASE("scale flags: --instance-id takes a stable name of letters, digits and . _ : -", "[scale]")
 {
     auto none = parse({});
     REQUIRE(none);
