@@ -46,6 +46,7 @@ trap cleanup EXIT
 case $backend in
   redis)
     if [[ -z ${MEETINGBAAS_TEST_REDIS_URL:-} ]]; then
+      # shellcheck source=.ci/services.sh
       source "$root/.ci/services.sh"; start_redis >/dev/null; started_services=true
     fi
     state="$MEETINGBAAS_TEST_REDIS_URL/14"
@@ -53,6 +54,7 @@ case $backend in
     ;;
   postgres)
     if [[ -z ${MEETINGBAAS_TEST_POSTGRES_URL:-} ]]; then
+      # shellcheck source=.ci/services.sh
       source "$root/.ci/services.sh"; start_postgres >/dev/null; started_services=true
     fi
     PGOPTIONS="-c client_min_messages=warning" psql "$MEETINGBAAS_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS mb_bench_scale_out WITH (FORCE)" >/dev/null

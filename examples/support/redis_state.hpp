@@ -11,11 +11,12 @@
 // refused), and makes the jobs this instance (options.instance_id) had leased when it died due again.
 //
 // The library's Redis queue does not record who holds a lease, so the workers' queue here is a thin
-// wrapper that does: after a lease it adds `<id> -> <token>` to the hash mb:q:{jobs}:owner:<instance>,
-// and removes it when the job is settled (one more round trip each). A process killed between its lease
-// and that HSET loses nothing: its job comes back when the lease ends, as without the wrapper. At start,
-// one script makes every job in this instance's hash that is still leased with the recorded token ready
-// again; a job another instance took over since has another token and is left alone.
+// wrapper that does: after a lease it adds `<id> -> <token>` to the hash mb:q:{jobs}:owner:<instance>
+// (kept a day after the last lease), and removes it when the job is settled (one more round trip each).
+// A process killed between its lease and that record loses nothing: its job comes back when the lease
+// ends, as without the wrapper. At start, one script makes every job in this instance's hash that is
+// still leased with the recorded token ready again; a job another instance took over since has another
+// token and is left alone.
 
 #include "housekeeping.hpp"
 #include "shared_state.hpp"
@@ -62,6 +63,15 @@ redis.call('DEL', KEYS[1])
 return n
 )lua");
 
+// KEYS: owner hash. ARGV: job id, lease token, expiry of the hash in ms (refreshed by every lease, so the
+// record of an instance name that is never used again goes away by itself).
+inline constexpr meetingbaas::redis::script redis_own_lease =
+    meetingbaas::redis::make_script("mb.server.own_lease", R"lua(
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+)lua");
+
 }  // namespace detail
 
 /// The workers' queue: redis_job_queue, remembering which jobs this instance holds (see the file comment).
@@ -84,8 +94,11 @@ public:
         auto r = inner_.lease(d);
         if (r && r->has_value()) {
             const auto token = std::to_string((*r)->lease_token);
-            const std::array<std::string_view, 4> hset{"HSET", owner_, (*r)->id, token};
-            (void)client_.command(hset);  // best effort: without it the job returns when its lease ends
+            const std::array<std::string_view, 1> keys{owner_};
+            const std::array<std::string_view, 3> args{(*r)->id, token, "86400000"};
+            // Best effort: without it the job comes back when its lease ends, as without this wrapper.
+            (void)meetingbaas::redis::run_script(client_, detail::redis_own_lease, keys, args,
+                                                 "redis_state::lease");
         }
         return r;
     }

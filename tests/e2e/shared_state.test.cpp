@@ -127,6 +127,26 @@ TEST_CASE("redis_state: a restarted instance requeues its own leases, not the ot
     });
 }
 
+TEST_CASE("redis_state: the record of an instance's leases expires a day after its last lease",
+          "[scale][redis]")
+{
+    redis_test::private_server server;
+    auto s = support::redis_state::open(server.url(), {.instance_id = "c"});
+    REQUIRE(s);
+    REQUIRE((*s)->intake.enqueue(job("k")));
+    auto leased = (*s)->queue.lease(5min);
+    REQUIRE((leased && *leased));
+    auto c = mb::redis::hiredis_client::connect(server.url());
+    REQUIRE(c);
+    CHECK(redis_test::must(*c, {"HGET", "mb:q:{jobs}:owner:c", (*leased)->id}).str ==
+          std::to_string((*leased)->lease_token));
+    const auto ttl = redis_test::must(*c, {"PTTL", "mb:q:{jobs}:owner:c"}).integer;
+    CHECK(ttl > 86'000'000);
+    CHECK(ttl <= 86'400'000);
+    REQUIRE((*s)->queue.acknowledge((*leased)->id, (*leased)->lease_token));
+    CHECK(redis_test::must(*c, {"HEXISTS", "mb:q:{jobs}:owner:c", (*leased)->id}).integer == 0);
+}
+
 TEST_CASE("redis_state: one write bucket for every instance", "[scale][redis]")
 {
     redis_test::private_server server;
