@@ -184,11 +184,14 @@ int serve(const support::server_config& config, const support::signal_set& signa
         return name_backend(health.check([&] { return state.probe(); }), state);
     });
     http.route("GET", "/metrics", [&](const support::http_request&) {
-        const auto h = state.last_health();
+        support::server_gauges gauges{log.dropped(), health.writable()};
+        if constexpr (requires { state.last_health(); }) {  // SQLite's file sizes
+            const auto h = state.last_health();
+            gauges.state_wal_bytes = h.wal_bytes;
+            gauges.state_database_bytes = h.database_bytes;
+        }
         return support::http_response{
-            200,
-            support::render_metrics(metrics, deliveries, state.intake, http,
-                                    {log.dropped(), health.writable(), h.wal_bytes, h.database_bytes}),
+            200, support::render_metrics(metrics, deliveries, state.intake, http, gauges),
             "text/plain; version=0.0.4"};
     });
     if (!cfg->admin_token.empty())

@@ -11,6 +11,7 @@ endif()
 
 if(TARGET meetingbaas::redis AND TARGET meetingbaas::postgres AND NOT MEETINGBAAS_ONLY_CONCURRENCY_TESTS)
   meetingbaas_add_test(scale_state SOURCES e2e/shared_state.test.cpp
+                       "${PROJECT_SOURCE_DIR}/examples/support/json_log.cpp"
                        LIBS meetingbaas::redis meetingbaas::postgres LABELS scale RUN_SERIAL)
   if(TARGET meetingbaas.tests.scale_state)
     target_include_directories(meetingbaas.tests.scale_state PRIVATE "${CMAKE_CURRENT_SOURCE_DIR}"

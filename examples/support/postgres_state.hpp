@@ -114,7 +114,7 @@ public:
     /// Housekeeping (docs/scale-out.md, "Retention"): the clock offset every minute; expired idempotency
     /// records every minute; completed jobs past the 72 h deduplication window, dead letters after 30
     /// days and event versions after 90 days, hourly. Safe to run in every instance at once.
-    [[nodiscard]] std::vector<maintenance_task> maintenance_tasks()
+    [[nodiscard]] std::vector<maintenance_task> maintenance_tasks(json_log& /*log*/)
     {
         namespace mb = meetingbaas;
         using result = mb::result<maintenance_outcome, std::string>;

@@ -245,7 +245,7 @@ public:
 
     /// Housekeeping: completed jobs past the 72 h deduplication window are forgotten by key expiry; the
     /// index of completed jobs is trimmed hourly here (purge_completed). The server clock refreshes itself.
-    [[nodiscard]] std::vector<maintenance_task> maintenance_tasks()
+    [[nodiscard]] std::vector<maintenance_task> maintenance_tasks(json_log& /*log*/)
     {
         namespace mb = meetingbaas;
         using result = mb::result<maintenance_outcome, std::string>;

@@ -89,6 +89,22 @@ void shared_write_bucket(State& one, State& two)
     CHECK(second->retry_in <= 200ms);
 }
 
+/// Every housekeeping task of the bundle runs without an error against the real server.
+template <class State>
+void maintenance_runs(State& state)
+{
+    auto log = support::json_log::open({.path = "/dev/null"});
+    REQUIRE(log);
+    const auto tasks = state.maintenance_tasks(**log);
+    REQUIRE_FALSE(tasks.empty());
+    for (const auto& t : tasks) {
+        CAPTURE(t.name);
+        const auto r = t.run();
+        INFO((r ? std::string() : r.error()));
+        CHECK(r);
+    }
+}
+
 }  // namespace
 
 TEST_CASE("redis_state: a clear error when Redis is unreachable or not ours", "[scale][redis]")
@@ -154,6 +170,7 @@ TEST_CASE("redis_state: one write bucket for every instance", "[scale][redis]")
     auto two = support::redis_state::open(server.url(), {.instance_id = "two"});
     REQUIRE((one && two));
     shared_write_bucket(**one, **two);
+    maintenance_runs(**one);
 }
 
 TEST_CASE("redis_state: the probe fails naming redis while the server is down, and recovers",
@@ -212,6 +229,7 @@ TEST_CASE("postgres_state: one write bucket, a newer schema refused", "[scale][p
     REQUIRE((one && two));
     CHECK((*one)->probe());
     shared_write_bucket(**one, **two);
+    maintenance_runs(**one);
     auto admin = pg_test::admin(db.url());
     REQUIRE(admin.exec("UPDATE meetingbaas.mb_schema SET version = 99 WHERE component = 'server_probe'"));
     auto newer = support::postgres_state::open(db.url(), {.connections = 2});
