@@ -309,3 +309,28 @@ TEST_CASE("three instances on one PostgreSQL: PostgreSQL stopped -> 503 and /hea
     postgres_backend b;
     state_lost(b);
 }
+
+TEST_CASE("a state server that is not there stops the start with one clear line and status 1", "[e2e][scale]")
+{
+    const auto port = std::to_string(redis_test::free_port());
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"redis://:secret@127.0.0.1:" + port + "/2",
+         "cannot open the state redis://127.0.0.1:" + port + "/2: "},
+        {"postgresql://app:secret@127.0.0.1:" + port + "/webhooks",
+         "cannot open the state postgres 127.0.0.1:" + port + "/webhooks: "}};
+    for (const auto& [state, message] : cases) {
+        CAPTURE(state);
+        auto p =
+            server_process::spawn(CALENDAR_SYNC_SERVER_PATH, {"--listen", "127.0.0.1:0", "--state", state},
+                                  {std::string("MEETINGBAAS_API_KEY=") + api_key});
+        REQUIRE(p);
+        const auto status = p->wait_exit(20s);
+        REQUIRE(status.has_value());
+        CHECK(*status == 1);
+        const auto out = p->output();
+        CAPTURE(out);
+        CHECK(out.find(message) != std::string::npos);
+        CHECK(out.find("secret") == std::string::npos);  // never the password
+        CHECK(out.find("listening") == std::string::npos);
+    }
+}
