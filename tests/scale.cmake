@@ -20,13 +20,11 @@ if(TARGET meetingbaas::redis AND TARGET meetingbaas::postgres AND NOT MEETINGBAA
 endif()
 
 # Three calendar_sync_server processes on one Redis, then one PostgreSQL (examples/ is configured after
-# tests/: the conditions of examples/sync.cmake are repeated here; not in a build whose examples are
-# without exceptions, where the server's support library is not built).
+# tests/: the conditions of examples/sync.cmake are repeated here, as in tests/sync.cmake).
 find_path(MEETINGBAAS_BOOST_BEAST_INCLUDE_DIR boost/beast/http.hpp)
 if(TARGET meetingbaas::redis AND TARGET meetingbaas::postgres AND TARGET meetingbaas::httplib
    AND TARGET meetingbaas::sqlite AND MEETINGBAAS_BUILD_EXAMPLES AND MEETINGBAAS_BOOST_BEAST_INCLUDE_DIR
-   AND NOT MEETINGBAAS_ONLY_CONCURRENCY_TESTS AND NOT CMAKE_CXX_FLAGS MATCHES "-fno-exceptions"
-   AND NOT MEETINGBAAS_EXAMPLES_NOEXCEPT)
+   AND NOT MEETINGBAAS_ONLY_CONCURRENCY_TESTS AND NOT CMAKE_CXX_FLAGS MATCHES "-fno-exceptions")
   meetingbaas_add_test(e2e_scale_out SOURCES e2e/scale_out.test.cpp
                        LIBS meetingbaas::httplib meetingbaas::redis meetingbaas::postgres LABELS e2e RUN_SERIAL)
   target_include_directories(meetingbaas.tests.e2e_scale_out PRIVATE "${CMAKE_CURRENT_SOURCE_DIR}")
