@@ -10,10 +10,12 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
+#include <atomic>
 #include <csignal>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -362,4 +364,112 @@ TEST_CASE("v2: kill -9 mid-processing, then a restart: every instance POSTed onc
         CHECK(w.api.v2_post_count(event_id(i)) == 1);
     }
     CHECK(metric_or_zero(restarted->port(), "meetingbaas_queue_jobs{state=\"dead\"}") == 0);
+}
+
+TEST_CASE("v2: 200 identical deliveries from 8 threads and resends with new svix-ids: one POST per instance",
+          "[e2e][v2]")
+{
+    v2_world w;
+    for (int i = 1; i <= 3; ++i) w.add_event(i, 1);
+    temp_dir dir;
+    auto server = start_server(w.api, dir.state(), {"--webhook-secret", secret, "--workers", "3"});
+    const int port = server->port();
+    const auto body = w.change("calendar.event_created", 1, {1, 2, 3});
+    std::atomic<int> ok{0};
+    {
+        std::vector<std::jthread> senders;
+        for (int t = 0; t < 8; ++t) {
+            senders.emplace_back([&, t] {
+                for (int k = 0; k < 25; ++k) {
+                    // Half are Svix redeliveries (one svix-id), half resends (a new svix-id, the same
+                    // payload).
+                    const auto id =
+                        k % 2 == 0 ? std::string("msg_storm") : "msg_resend_" + std::to_string(t * 25 + k);
+                    if (post_webhook(port, body, v2_headers(body, id, secret)) == 200) ++ok;
+                }
+            });
+        }
+    }
+    CHECK(ok == 200);
+    REQUIRE(eventually([&] { return w.posted_once(1, 3); }, 20s));
+    REQUIRE(eventually([&] { return queue_drained(port); }, 20s));
+    CHECK(w.posted_once(1, 3));
+    CHECK(metric_or_zero(port, deliveries("v2", "accepted")) == 1);
+    CHECK(metric_or_zero(port, deliveries("v2", "duplicate")) == 199);
+    CHECK(metric_or_zero(port, "meetingbaas_bots_scheduled_total{api_version=\"v2\"}") == 3);
+}
+
+TEST_CASE("v2 under 30 % 503 and 10 % 429 (retryAfter): every instance POSTed once, nothing dead-lettered",
+          "[e2e][v2]")
+{
+    v2_world w;
+    constexpr int n = 8;
+    for (int i = 1; i <= n; ++i) w.add_event(i, (i - 1) / 4 + 1);
+    w.api.set_faults({.p_503 = 0.3, .p_429 = 0.1, .retry_after = 1s, .seed = 14});
+    temp_dir dir;
+    auto server = start_server(w.api, dir.state(), {"--webhook-secret", secret});
+    const int port = server->port();
+    for (int d = 0; d < 2; ++d) {
+        const auto body =
+            w.change("calendar.event_created", d + 1, {4 * d + 1, 4 * d + 2, 4 * d + 3, 4 * d + 4});
+        CHECK(post_webhook(port, body, v2_headers(body, "msg_faults_" + std::to_string(d), secret)) == 200);
+    }
+    REQUIRE(eventually([&] { return w.posted_once(1, n) && queue_drained(port); }, 60s));
+    CHECK(metric_or_zero(port, "meetingbaas_queue_jobs{state=\"dead\"}") == 0);
+    CHECK(metric_or_zero(port, "meetingbaas_api_calls_total{status=\"503\"}") > 0);
+    const auto calls = w.api.calls();
+    for (int i = 1; i <= n; ++i) {
+        CAPTURE(i);
+        // POSTs the fake answered 2xx for this instance (the refused ones, 503 and 429, were not acted on).
+        std::size_t answered = 0;
+        for (const auto& c : calls) {
+            if (c.method == "POST" && c.status >= 200 && c.status < 300 &&
+                c.body.find(event_id(i)) != std::string::npos)
+                ++answered;
+        }
+        CHECK(answered == 1);
+        CHECK(w.api.v2_bot(event_id(i)).has_value());
+    }
+    // One bot per instance, and no instance scheduled twice: each bot was created by exactly one applied
+    // POST.
+    CHECK(metric_or_zero(port, "meetingbaas_bots_scheduled_total{api_version=\"v2\"}") == n);
+}
+
+TEST_CASE("v2: a stale delivery after a newer one, and a partial success, through the server", "[e2e][v2]")
+{
+    v2_world w;
+    for (int i = 1; i <= 3; ++i) w.add_event(i, 1);
+    w.api.set_v2_item_error(event_id(3), "NO_MEETING_URL", "The event has no meeting URL");
+    temp_dir dir;
+    auto server = start_server(w.api, dir.state(), {"--webhook-secret", secret});
+    const int port = server->port();
+
+    const auto created = w.change("calendar.event_created", 1, {1, 2, 3});
+    CHECK(post_webhook(port, created, v2_headers(created, "msg_stale_created", secret)) == 200);
+    REQUIRE(eventually([&] { return w.posted_once(1, 2) && queue_drained(port); }, 20s));
+    // Partial success: the API refused instance 3 in its errors[]: final for it, counted, not retried.
+    CHECK(metric_or_zero(port, "meetingbaas_events_rejected_total{api_version=\"v2\"}") == 1);
+    CHECK(w.api.v2_post_count(event_id(3)) == 1);
+    CHECK_FALSE(w.api.v2_bot(event_id(3)).has_value());
+    CHECK(server->wait_for_event(
+        "job",
+        [](const nlohmann::json& e) {
+            return e.value("reason", "").find("NO_MEETING_URL") != std::string::npos;
+        },
+        5s));
+
+    // Event 1 is cancelled; the cancellation arrives first, then an older update that still shows it
+    // confirmed (Svix retries for hours): the server reads the event's current truth and does nothing.
+    const auto before_cancel = w.change("calendar.event_updated", 1, {1});  // the event as it was
+    REQUIRE(w.api.update_v2_event(event_id(1), {{"status", "cancelled"}}));
+    const auto cancelled = w.change("calendar.event_cancelled", 1, {1});
+    CHECK(post_webhook(port, cancelled, v2_headers(cancelled, "msg_stale_cancelled", secret)) == 200);
+    REQUIRE(eventually([&] { return w.api.v2_delete_count(event_id(1)) == 1 && queue_drained(port); }, 20s));
+    CHECK(post_webhook(port, before_cancel, v2_headers(before_cancel, "msg_stale_update", secret)) == 200);
+    REQUIRE(eventually(
+        [&] { return metric_or_zero(port, deliveries("v2", "accepted")) == 3 && queue_drained(port); }, 20s));
+    CHECK(w.api.v2_post_count(event_id(1)) == 1);  // not scheduled again
+    CHECK(w.api.v2_delete_count(event_id(1)) == 1);
+    CHECK_FALSE(w.api.v2_bot(event_id(1)).has_value());
+    CHECK(metric_or_zero(port, "meetingbaas_queue_jobs{state=\"dead\"}") == 1);  // the partial success's job
 }
