@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <variant>
 
 namespace mb = meetingbaas;
@@ -843,4 +844,91 @@ TEST_CASE("event_name of a valueless any_event is empty (it used to std::termina
     REQUIRE(e.valueless_by_exception());
     CHECK(mb::event_name(e).empty());
 #endif
+}
+
+// ---- one source per event type and per enumeration (#13) ------------------------------------------------
+
+namespace {
+
+template <class E>
+void check_enum_round_trip()
+{
+    // to_string is derived from enum_spellings: the first spelling of each value is its canonical name,
+    // later ones are aliases, and values that are not enumerators print as "unknown" (never a valid name).
+    for (const auto& [name, value] : mb::enum_spellings<E>::items) {
+        CHECK(mb::enum_from_string<E>(mb::to_string(value)) == value);
+        CHECK(mb::enum_from_string<E>(name) == value);
+    }
+    CHECK(mb::to_string(E{}) == "unknown");
+    CHECK(mb::to_string(static_cast<E>(1000)) == "unknown");
+}
+
+}  // namespace
+
+TEST_CASE("every open enumeration's to_string comes from its spellings table", "[event]")
+{
+    check_enum_round_trip<mb::bot_status_code>();
+    check_enum_round_trip<mb::bot_error_code_v1>();
+    check_enum_round_trip<mb::bot_error_code_v2>();
+    check_enum_round_trip<mb::calendar_platform>();
+    check_enum_round_trip<mb::calendar_connection_status>();
+    check_enum_round_trip<mb::calendar_event_type>();
+    check_enum_round_trip<mb::calendar_instance_status>();
+    check_enum_round_trip<mb::meeting_platform>();
+    check_enum_round_trip<mb::recording_mode>();
+    // An alias listed after the canonical spelling parses, but never prints.
+    CHECK(mb::enum_from_string<mb::bot_error_code_v1>("InternalError classic") ==
+          mb::bot_error_code_v1::internal_error);
+    STATIC_REQUIRE(mb::to_string(mb::bot_error_code_v1::internal_error) == "InternalError");
+}
+
+TEST_CASE("the parser's wire-name table is derived from any_event and event_traits", "[event]")
+{
+    using registry = mb::detail::registry;
+    // Every name of every registered type is in the table, pointing back at its type and position.
+    std::size_t expected = 0;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (
+            [&] {
+                using E = std::variant_alternative_t<I, mb::any_event>;
+                if constexpr (mb::webhook_event<E>) {
+                    for (std::size_t k = 0; k < mb::event_traits<E>::names.size(); ++k) {
+                        const auto& w = registry::names[expected++];
+                        CHECK(w.name == mb::event_traits<E>::names[k]);
+                        CHECK(w.alternative == I);
+                        CHECK(w.name_index == k);
+                    }
+                }
+            }(),
+            ...);
+    }(std::make_index_sequence<std::variant_size_v<mb::any_event>>{});
+    CHECK(expected == registry::size);
+    CHECK(mb::detail::classify_event("calendar.event_cancelled") < registry::size);
+    CHECK(mb::detail::classify_event("calendar.connection_error") == registry::size);
+    // A name shared by two versions classifies to the first, and both types accept it.
+    const std::size_t status = mb::detail::classify_event("bot.status_change");
+    CHECK(registry::names[status].alternative == 1);
+    CHECK((mb::detail::kinds_of<mb::bot_status_change_v2>() & mb::detail::kind_bit(status)) != 0);
+}
+
+TEST_CASE("a multi-name event takes its wire name from its discriminator, both ways", "[event]")
+{
+    for (const auto change : {mb::calendar_event_change::created, mb::calendar_event_change::updated,
+                              mb::calendar_event_change::cancelled}) {
+        mb::calendar_event_change_v2 e;
+        e.change = change;
+        const std::string_view name = mb::event_name(e);
+        CAPTURE(name);
+        CHECK(name ==
+              mb::event_traits<mb::calendar_event_change_v2>::names[static_cast<std::size_t>(change)]);
+        const std::string list = change == mb::calendar_event_change::created   ? "instances"
+                                 : change == mb::calendar_event_change::updated ? "affected_instances"
+                                                                                : "cancelled_instances";
+        const std::string body =
+            R"({"event":")" + std::string(name) + R"(","data":{"calendar_id":"c",")" + list + R"(":[]}})";
+        const auto d = mb::parse_delivery(body);
+        REQUIRE(d);
+        CHECK(mb::event_name(d->event) == name);
+        CHECK(std::get<mb::calendar_event_change_v2>(d->event).change == change);
+    }
 }

@@ -5,9 +5,11 @@
 // and always the raw string, so that values the provider adds later never break parsing.
 // The lists follow the provider spec, section 2.4. No JSON dependency.
 
+#include <array>
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace meetingbaas::inline v0 {
@@ -69,6 +71,61 @@ template <class E>
 [[nodiscard]] open_enum<E> make_open_enum(std::string_view raw)
 {
     return open_enum<E>{enum_from_string<E>(raw), std::string(raw)};
+}
+
+namespace detail {
+
+/// Satisfied by the enumerations that have an enum_spellings specialization.
+template <class E>
+concept spelled_enum = std::is_enum_v<E> && requires { enum_spellings<E>::items; };
+
+/// One more than the largest enumerator listed in enum_spellings<E> (0 is E::unknown).
+template <spelled_enum E>
+constexpr std::size_t spelled_value_count() noexcept
+{
+    std::size_t count = 1;
+    for (const auto& item : enum_spellings<E>::items) {
+        const auto v = static_cast<std::size_t>(item.second);
+        if (v + 1 > count) count = v + 1;
+    }
+    return count;
+}
+
+/// The canonical spelling of each enumerator, indexed by value: the first one listed in enum_spellings<E>
+/// (later entries for the same value are accepted aliases), and "unknown" for E::unknown.
+template <spelled_enum E>
+inline constexpr auto canonical_spellings = [] {
+    std::array<std::string_view, spelled_value_count<E>()> names{};
+    names[0] = "unknown";
+    for (const auto& [name, value] : enum_spellings<E>::items) {
+        auto& slot = names[static_cast<std::size_t>(value)];
+        if (slot.empty()) slot = name;
+    }
+    return names;
+}();
+
+template <spelled_enum E>
+constexpr bool every_enumerator_spelled() noexcept
+{
+    for (const std::string_view name : canonical_spellings<E>) {
+        if (name.empty()) return false;
+    }
+    return true;
+}
+
+}  // namespace detail
+
+/// The canonical wire spelling of an open enumeration's value (the first one listed in its enum_spellings),
+/// or "unknown" for E::unknown and for values that are not enumerators. Never allocates. The spellings
+/// table is the only place a wire name is written down.
+template <detail::spelled_enum E>
+[[nodiscard]] constexpr std::string_view to_string(E v) noexcept
+{
+    static_assert(detail::every_enumerator_spelled<E>(),
+                  "every enumerator needs a spelling in enum_spellings<E>");
+    const auto i = static_cast<std::size_t>(v);
+    const auto& names = detail::canonical_spellings<E>;
+    return i < names.size() ? names[i] : std::string_view("unknown");
 }
 
 /// Bot status codes of `bot.status_change` (v1 and v2 share one list; v2 keeps adding codes).
@@ -140,44 +197,6 @@ struct enum_spellings<bot_status_code> {
     };
 };
 
-/// The canonical wire spelling, or "unknown". Never allocates.
-constexpr std::string_view to_string(bot_status_code v) noexcept
-{
-    switch (v) {
-        case bot_status_code::unknown: return "unknown";
-        case bot_status_code::joining_call: return "joining_call";
-        case bot_status_code::in_waiting_room: return "in_waiting_room";
-        case bot_status_code::in_waiting_for_host: return "in_waiting_for_host";
-        case bot_status_code::in_call_not_recording: return "in_call_not_recording";
-        case bot_status_code::in_call_recording: return "in_call_recording";
-        case bot_status_code::recording_paused: return "recording_paused";
-        case bot_status_code::recording_resumed: return "recording_resumed";
-        case bot_status_code::call_ended: return "call_ended";
-        case bot_status_code::recording_succeeded: return "recording_succeeded";
-        case bot_status_code::recording_failed: return "recording_failed";
-        case bot_status_code::api_request_stop: return "api_request_stop";
-        case bot_status_code::bot_rejected: return "bot_rejected";
-        case bot_status_code::bot_removed: return "bot_removed";
-        case bot_status_code::bot_removed_too_early: return "bot_removed_too_early";
-        case bot_status_code::waiting_room_timeout: return "waiting_room_timeout";
-        case bot_status_code::invalid_meeting_url: return "invalid_meeting_url";
-        case bot_status_code::meeting_error: return "meeting_error";
-        case bot_status_code::queued: return "queued";
-        case bot_status_code::pickup_delayed: return "pickup_delayed";
-        case bot_status_code::transcribing: return "transcribing";
-        case bot_status_code::completed: return "completed";
-        case bot_status_code::failed: return "failed";
-        case bot_status_code::awaiting_reconciliation: return "awaiting_reconciliation";
-        case bot_status_code::transcription_failed: return "transcription_failed";
-        case bot_status_code::retrying: return "retrying";
-        case bot_status_code::meet_login_unavailable: return "MEET_LOGIN_UNAVAILABLE";
-        case bot_status_code::meet_login_required: return "MEET_LOGIN_REQUIRED";
-        case bot_status_code::meet_login_failed_saml_rejected: return "MEET_LOGIN_FAILED_SAML_REJECTED";
-        case bot_status_code::meet_login_failed_timeout: return "MEET_LOGIN_FAILED_TIMEOUT";
-    }
-    return "unknown";
-}
-
 /// Error codes of the v1 `failed` event. The sources spell them in PascalCase and in snake_case; matching
 /// ignores case and underscores.
 enum class bot_error_code_v1 {
@@ -214,27 +233,6 @@ struct enum_spellings<bot_error_code_v1> {
         {"InternalError classic", bot_error_code_v1::internal_error},
     };
 };
-
-/// The canonical wire spelling, or "unknown". Never allocates.
-constexpr std::string_view to_string(bot_error_code_v1 v) noexcept
-{
-    switch (v) {
-        case bot_error_code_v1::unknown: return "unknown";
-        case bot_error_code_v1::cannot_join_meeting: return "CannotJoinMeeting";
-        case bot_error_code_v1::timeout_waiting_to_start: return "TimeoutWaitingToStart";
-        case bot_error_code_v1::bot_not_accepted: return "BotNotAccepted";
-        case bot_error_code_v1::bot_removed: return "BotRemoved";
-        case bot_error_code_v1::internal_error: return "InternalError";
-        case bot_error_code_v1::invalid_meeting_url: return "InvalidMeetingUrl";
-        case bot_error_code_v1::streaming_setup_failed: return "StreamingSetupFailed";
-        case bot_error_code_v1::api_request: return "ApiRequest";
-        case bot_error_code_v1::meeting_not_found: return "meeting_not_found";
-        case bot_error_code_v1::access_denied: return "access_denied";
-        case bot_error_code_v1::authentication_error: return "authentication_error";
-        case bot_error_code_v1::network_error: return "network_error";
-    }
-    return "unknown";
-}
 
 /// Error codes of the v2 `bot.failed` event (`error_code`).
 enum class bot_error_code_v2 {
@@ -329,58 +327,6 @@ struct enum_spellings<bot_error_code_v2> {
     };
 };
 
-/// The canonical wire spelling, or "unknown". Never allocates.
-constexpr std::string_view to_string(bot_error_code_v2 v) noexcept
-{
-    switch (v) {
-        case bot_error_code_v2::unknown: return "unknown";
-        case bot_error_code_v2::bot_removed: return "BOT_REMOVED";
-        case bot_error_code_v2::no_attendees: return "NO_ATTENDEES";
-        case bot_error_code_v2::no_speaker: return "NO_SPEAKER";
-        case bot_error_code_v2::recording_timeout: return "RECORDING_TIMEOUT";
-        case bot_error_code_v2::api_request: return "API_REQUEST";
-        case bot_error_code_v2::bot_not_accepted: return "BOT_NOT_ACCEPTED";
-        case bot_error_code_v2::timeout_waiting_to_start: return "TIMEOUT_WAITING_TO_START";
-        case bot_error_code_v2::cannot_join_meeting: return "CANNOT_JOIN_MEETING";
-        case bot_error_code_v2::bot_removed_too_early: return "BOT_REMOVED_TOO_EARLY";
-        case bot_error_code_v2::invalid_meeting_url: return "INVALID_MEETING_URL";
-        case bot_error_code_v2::streaming_setup_failed: return "STREAMING_SETUP_FAILED";
-        case bot_error_code_v2::login_required: return "LOGIN_REQUIRED";
-        case bot_error_code_v2::internal_error: return "INTERNAL_ERROR";
-        case bot_error_code_v2::oom_killed: return "OOM_KILLED";
-        case bot_error_code_v2::sigterm: return "SIGTERM";
-        case bot_error_code_v2::force_killed: return "FORCE_KILLED";
-        case bot_error_code_v2::general_error: return "GENERAL_ERROR";
-        case bot_error_code_v2::exiting_meeting_before_record: return "EXITING_MEETING_BEFORE_RECORD";
-        case bot_error_code_v2::transcription_failed: return "TRANSCRIPTION_FAILED";
-        case bot_error_code_v2::waiting_for_host_timeout: return "WAITING_FOR_HOST_TIMEOUT";
-        case bot_error_code_v2::waiting_for_authorized_user_timeout:
-            return "WAITING_FOR_AUTHORIZED_USER_TIMEOUT";
-        case bot_error_code_v2::unable_join_external_meeting: return "UNABLE_JOIN_EXTERNAL_MEETING";
-        case bot_error_code_v2::recording_rights_not_granted: return "RECORDING_RIGHTS_NOT_GRANTED";
-        case bot_error_code_v2::cannot_request_recording_right: return "CANNOT_REQUEST_RECORDING_RIGHT";
-        case bot_error_code_v2::meeting_ended_prematurely: return "MEETING_ENDED_PREMATURELY";
-        case bot_error_code_v2::set_zoom_id_and_pwd_together: return "SET_ZOOM_ID_AND_PWD_TOGETHER";
-        case bot_error_code_v2::cannot_get_jwt_token: return "CANNOT_GET_JWT_TOKEN";
-        case bot_error_code_v2::sdk_auth_failed: return "SDK_AUTH_FAILED";
-        case bot_error_code_v2::zoom_access_token_error: return "ZOOM_ACCESS_TOKEN_ERROR";
-        case bot_error_code_v2::zoom_obf_token_error: return "ZOOM_OBF_TOKEN_ERROR";
-        case bot_error_code_v2::recording_start_timeout: return "RECORDING_START_TIMEOUT";
-        case bot_error_code_v2::host_client_cannot_grant_permission:
-            return "HOST_CLIENT_CANNOT_GRANT_PERMISSION";
-        case bot_error_code_v2::insufficient_tokens: return "INSUFFICIENT_TOKENS";
-        case bot_error_code_v2::daily_bot_cap_reached: return "DAILY_BOT_CAP_REACHED";
-        case bot_error_code_v2::bot_already_exists: return "BOT_ALREADY_EXISTS";
-        case bot_error_code_v2::unknown_error: return "UNKNOWN_ERROR";
-        case bot_error_code_v2::meeting_not_found: return "MEETING_NOT_FOUND";
-        case bot_error_code_v2::meeting_ended: return "MEETING_ENDED";
-        case bot_error_code_v2::bot_crashed: return "BOT_CRASHED";
-        case bot_error_code_v2::invalid_meeting_platform: return "INVALID_MEETING_PLATFORM";
-        case bot_error_code_v2::transcription_error: return "TRANSCRIPTION_ERROR";
-    }
-    return "unknown";
-}
-
 /// Calendar providers (`Google`/`Microsoft` in v1, lowercase in v2; matching ignores case).
 enum class calendar_platform {
     unknown,  ///< not a spelling this version knows: read the raw string
@@ -395,17 +341,6 @@ struct enum_spellings<calendar_platform> {
         {"microsoft", calendar_platform::microsoft},
     };
 };
-
-/// The canonical wire spelling, or "unknown". Never allocates.
-constexpr std::string_view to_string(calendar_platform v) noexcept
-{
-    switch (v) {
-        case calendar_platform::unknown: return "unknown";
-        case calendar_platform::google: return "google";
-        case calendar_platform::microsoft: return "microsoft";
-    }
-    return "unknown";
-}
 
 /// Status of a v2 calendar connection.
 enum class calendar_connection_status {
@@ -426,19 +361,6 @@ struct enum_spellings<calendar_connection_status> {
     };
 };
 
-/// The canonical wire spelling, or "unknown". Never allocates.
-constexpr std::string_view to_string(calendar_connection_status v) noexcept
-{
-    switch (v) {
-        case calendar_connection_status::unknown: return "unknown";
-        case calendar_connection_status::active: return "active";
-        case calendar_connection_status::error: return "error";
-        case calendar_connection_status::revoked: return "revoked";
-        case calendar_connection_status::permission_denied: return "permission_denied";
-    }
-    return "unknown";
-}
-
 /// Whether a v2 calendar event is a one-off or a recurring series.
 enum class calendar_event_type {
     unknown,  ///< not a spelling this version knows: read the raw string
@@ -453,17 +375,6 @@ struct enum_spellings<calendar_event_type> {
         {"recurring", calendar_event_type::recurring},
     };
 };
-
-/// The canonical wire spelling, or "unknown". Never allocates.
-constexpr std::string_view to_string(calendar_event_type v) noexcept
-{
-    switch (v) {
-        case calendar_event_type::unknown: return "unknown";
-        case calendar_event_type::one_off: return "one_off";
-        case calendar_event_type::recurring: return "recurring";
-    }
-    return "unknown";
-}
 
 /// Status of one v2 calendar event instance.
 enum class calendar_instance_status {
@@ -482,18 +393,6 @@ struct enum_spellings<calendar_instance_status> {
     };
 };
 
-/// The canonical wire spelling, or "unknown". Never allocates.
-constexpr std::string_view to_string(calendar_instance_status v) noexcept
-{
-    switch (v) {
-        case calendar_instance_status::unknown: return "unknown";
-        case calendar_instance_status::confirmed: return "confirmed";
-        case calendar_instance_status::cancelled: return "cancelled";
-        case calendar_instance_status::tentative: return "tentative";
-    }
-    return "unknown";
-}
-
 /// Meeting platform of a calendar event instance.
 enum class meeting_platform {
     unknown,  ///< not a spelling this version knows: read the raw string
@@ -511,18 +410,6 @@ struct enum_spellings<meeting_platform> {
     };
 };
 
-/// The canonical wire spelling, or "unknown". Never allocates.
-constexpr std::string_view to_string(meeting_platform v) noexcept
-{
-    switch (v) {
-        case meeting_platform::unknown: return "unknown";
-        case meeting_platform::zoom: return "zoom";
-        case meeting_platform::meet: return "meet";
-        case meeting_platform::teams: return "teams";
-    }
-    return "unknown";
-}
-
 /// v1 bot recording modes (API models reuse it).
 enum class recording_mode {
     unknown,  ///< not a spelling this version knows: read the raw string
@@ -539,17 +426,5 @@ struct enum_spellings<recording_mode> {
         {"audio_only", recording_mode::audio_only},
     };
 };
-
-/// The canonical wire spelling, or "unknown". Never allocates.
-constexpr std::string_view to_string(recording_mode v) noexcept
-{
-    switch (v) {
-        case recording_mode::unknown: return "unknown";
-        case recording_mode::speaker_view: return "speaker_view";
-        case recording_mode::gallery_view: return "gallery_view";
-        case recording_mode::audio_only: return "audio_only";
-    }
-    return "unknown";
-}
 
 }  // namespace meetingbaas::inline v0

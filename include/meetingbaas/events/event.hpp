@@ -383,118 +383,127 @@ struct object_decoder<calendar_event_change_v2> {
     }
 };
 
-// ---- the envelope
-// ------------------------------------------------------------------------------------------
+// ---- the envelope -------------------------------------------------------------------------------------
+//
+// Everything below derives from any_event and event_traits (events/event_types.hpp): the table of wire
+// names, the decoder and the finisher of each alternative. A new event type needs nothing here.
 
-enum class event_kind : std::uint8_t {
-    calendar_sync_events,
-    bot_status_change,
-    complete_v1,
-    failed_v1,
-    transcription_complete_v1,
-    bot_completed,
-    bot_failed,
-    bot_chat_message,
-    connection_created,
-    connection_updated,
-    connection_deleted,
-    events_synced,
-    event_created,
-    event_updated,
-    event_cancelled,
-    unknown,
+/// What the `data` of event E is decoded into: E itself, except for the two `bot.status_change` types,
+/// which share one wire name and are told apart only after decoding (see status_change_data).
+template <class E>
+struct wire_data {
+    using type = E;
+};
+template <>
+struct wire_data<bot_status_change_v1> {
+    using type = status_change_data;
+};
+template <>
+struct wire_data<bot_status_change_v2> {
+    using type = status_change_data;
+};
+template <>
+struct wire_data<unknown_event> {
+    using type = std::monostate;  // unknown events keep their raw `data`
 };
 
-inline constexpr std::string_view event_kind_names[] = {
-    "calendar.sync_events",
-    "bot.status_change",
-    "complete",
-    "failed",
-    "transcription_complete",
-    "bot.completed",
-    "bot.failed",
-    "bot.chat_message",
-    "calendar.connection_created",
-    "calendar.connection_updated",
-    "calendar.connection_deleted",
-    "calendar.events_synced",
-    "calendar.event_created",
-    "calendar.event_updated",
-    "calendar.event_cancelled",
+/// One wire name of a known event type: the name, the index of its type in any_event, and its position in
+/// event_traits<E>::names.
+struct wire_name {
+    std::string_view name;
+    std::size_t alternative = 0;
+    std::size_t name_index = 0;
 };
 
-constexpr event_kind classify_event(std::string_view name) noexcept
+template <class E>
+constexpr std::size_t wire_name_count() noexcept
 {
-    for (std::size_t i = 0; i < std::size(event_kind_names); ++i) {
-        if (event_kind_names[i] == name) return static_cast<event_kind>(i);
+    if constexpr (webhook_event<E>) {
+        return event_traits<E>::names.size();
+    } else {
+        return 0;
     }
-    return event_kind::unknown;
 }
 
-constexpr std::uint32_t kind_bit(event_kind k) noexcept
+template <class V>
+struct event_registry;
+
+template <class... Es>
+struct event_registry<std::variant<Es...>> {
+    static constexpr std::size_t size = (std::size_t{0} + ... + wire_name_count<Es>());
+
+    template <std::size_t... I>
+    static constexpr std::array<wire_name, size> make(std::index_sequence<I...>) noexcept
+    {
+        std::array<wire_name, size> out{};
+        std::size_t n = 0;
+        const auto add = [&]<class E>(std::size_t alternative) {
+            if constexpr (webhook_event<E>) {
+                for (std::size_t k = 0; k < event_traits<E>::names.size(); ++k) {
+                    out[n++] = wire_name{event_traits<E>::names[k], alternative, k};
+                }
+            }
+        };
+        (add.template operator()<Es>(I), ...);
+        return out;
+    }
+
+    /// Every wire name, in any_event order (a name shared by two types appears twice; the first wins).
+    static constexpr std::array<wire_name, size> names = make(std::index_sequence_for<Es...>{});
+
+    /// Decoded `data` of a known event: index alternative + 1 holds wire_data<alternative>::type.
+    using data = std::variant<std::monostate, typename wire_data<Es>::type...>;
+};
+
+using registry = event_registry<any_event>;
+using data_variant = registry::data;
+using kind_mask = std::uint64_t;
+static_assert(registry::size <= 64, "kind_mask has one bit per wire name");
+
+/// The index in registry::names of the first entry named `name`, or registry::size (unknown).
+constexpr std::size_t classify_event(std::string_view name) noexcept
 {
-    return std::uint32_t{1} << static_cast<unsigned>(k);
+    for (std::size_t i = 0; i < registry::size; ++i) {
+        if (registry::names[i].name == name) return i;
+    }
+    return registry::size;
 }
 
-inline constexpr std::uint32_t all_kinds = ~std::uint32_t{0};
+inline constexpr std::size_t unknown_kind = registry::size;
+
+constexpr kind_mask kind_bit(std::size_t kind) noexcept
+{
+    return kind < 64 ? kind_mask{1} << kind : 0;
+}
+
+inline constexpr kind_mask all_kinds = ~kind_mask{0};
 
 /// The kinds an event type is parsed from (for parse_event's filter).
 template <class E>
-constexpr std::uint32_t kinds_of() noexcept
+constexpr kind_mask kinds_of() noexcept
 {
-    std::uint32_t mask = 0;
+    kind_mask mask = 0;
     for (const std::string_view name : event_traits<E>::names) mask |= kind_bit(classify_event(name));
     return mask;
 }
 
-/// Decoded `data` of a known event, before the envelope's version/extra/sent_at are applied.
-using data_variant =
-    std::variant<std::monostate, calendar_sync_events, status_change_data, bot_complete_v1, bot_failed_v1,
-                 transcription_complete_v1, bot_completed_v2, bot_failed_v2, bot_chat_message_v2,
-                 calendar_connection_v2, calendar_events_synced_v2, calendar_event_change_v2>;
-
-template <class T>
-bool decode_into(json_reader& r, data_variant& out)
+/// Decodes `data` as alternative A of any_event (A's discriminator set from the name first).
+template <std::size_t A>
+bool decode_alternative(json_reader& r, std::size_t name_index, data_variant& out)
 {
-    return read_value(r, out.emplace<T>());
-}
-
-inline bool decode_data(json_reader& r, event_kind kind, data_variant& out)
-{
-    switch (kind) {
-        case event_kind::calendar_sync_events: return decode_into<calendar_sync_events>(r, out);
-        case event_kind::bot_status_change: return decode_into<status_change_data>(r, out);
-        case event_kind::complete_v1: return decode_into<bot_complete_v1>(r, out);
-        case event_kind::failed_v1: return decode_into<bot_failed_v1>(r, out);
-        case event_kind::transcription_complete_v1: return decode_into<transcription_complete_v1>(r, out);
-        case event_kind::bot_completed: return decode_into<bot_completed_v2>(r, out);
-        case event_kind::bot_failed: return decode_into<bot_failed_v2>(r, out);
-        case event_kind::bot_chat_message: return decode_into<bot_chat_message_v2>(r, out);
-        case event_kind::connection_created:
-        case event_kind::connection_updated:
-        case event_kind::connection_deleted: {
-            auto& c = out.emplace<calendar_connection_v2>();
-            c.change = static_cast<calendar_connection_change>(
-                static_cast<unsigned>(kind) - static_cast<unsigned>(event_kind::connection_created));
-            return read_value(r, c);
+    using E = std::variant_alternative_t<A, any_event>;
+    if constexpr (webhook_event<E>) {
+        auto& w = out.template emplace<A + 1>();
+        if constexpr (requires { event_traits<E>::discriminator; }) {
+            using D = std::remove_cvref_t<decltype(w.*event_traits<E>::discriminator)>;
+            w.*event_traits<E>::discriminator = static_cast<D>(name_index);
         }
-        case event_kind::events_synced: return decode_into<calendar_events_synced_v2>(r, out);
-        case event_kind::event_created:
-        case event_kind::event_updated:
-        case event_kind::event_cancelled: {
-            auto& c = out.emplace<calendar_event_change_v2>();
-            c.change = static_cast<calendar_event_change>(static_cast<unsigned>(kind) -
-                                                          static_cast<unsigned>(event_kind::event_created));
-            return read_value(r, c);
-        }
-        case event_kind::unknown: break;
+        return read_value(r, w);
+    } else {
+        static_cast<void>(name_index);
+        static_cast<void>(out);
+        return r.skip_value();  // not reached: unknown events keep their raw data
     }
-    return true;
-}
-
-inline error envelope_error(errc code, std::string where, std::string message)
-{
-    return error{code, std::move(where), std::move(message)};
 }
 
 /// Applies the envelope's top-level extra and sent_at to an event that has them.
@@ -509,8 +518,81 @@ void apply_envelope(E& e, std::optional<raw_json>& top_extra, std::optional<time
     }
 }
 
+/// What the envelope adds to the decoded data.
+struct envelope_facts {
+    api_version hint = api_version::unknown;
+    bool have_extra = false;  ///< a top-level `extra` member was present
+    std::optional<raw_json> extra;
+    std::optional<timestamp> sent_at;
+};
+
+/// Moves the decoded data of alternative A into `out`, with the envelope applied.
+template <std::size_t A>
+void finish_alternative(data_variant& data, envelope_facts& env, delivery& out)
+{
+    using E = std::variant_alternative_t<A, any_event>;
+    if constexpr (webhook_event<E>) {
+        auto& w = *std::get_if<A + 1>(&data);
+        if constexpr (std::is_same_v<typename wire_data<E>::type, status_change_data>) {
+            // One wire name, two versions: the delivery's version decides, else the body's shape (an
+            // `event_id` in data or a top-level `extra` is v2).
+            const bool v2 = env.hint == api_version::v2 ||
+                            (env.hint == api_version::unknown && (w.saw_event_id || env.have_extra));
+            apply_envelope(w.event, env.extra, env.sent_at);
+            if (v2) {
+                out.version = api_version::v2;
+                out.event = std::move(w.event);
+            } else {
+                out.version = api_version::v1;
+                out.event = bot_status_change_v1{std::move(w.event.bot_id), std::move(w.event.status),
+                                                 std::move(w.event.extra)};
+            }
+        } else {
+            apply_envelope(w, env.extra, env.sent_at);
+            out.version = event_traits<E>::version;
+            out.event.template emplace<A>(std::move(w));
+        }
+    } else {
+        static_cast<void>(data);
+        static_cast<void>(env);
+        static_cast<void>(out);
+    }
+}
+
+template <std::size_t... A>
+constexpr auto make_decoders(std::index_sequence<A...>) noexcept
+{
+    return std::array<bool (*)(json_reader&, std::size_t, data_variant&), sizeof...(A)>{
+        &decode_alternative<A>...};
+}
+
+template <std::size_t... A>
+constexpr auto make_finishers(std::index_sequence<A...>) noexcept
+{
+    return std::array<void (*)(data_variant&, envelope_facts&, delivery&), sizeof...(A)>{
+        &finish_alternative<A>...};
+}
+
+inline constexpr auto alternative_decoders =
+    make_decoders(std::make_index_sequence<std::variant_size_v<any_event>>{});
+inline constexpr auto alternative_finishers =
+    make_finishers(std::make_index_sequence<std::variant_size_v<any_event>>{});
+
+/// Decodes the `data` of the event `kind` (an index in registry::names).
+inline bool decode_data(json_reader& r, std::size_t kind, data_variant& out)
+{
+    if (kind >= registry::size) return true;
+    const wire_name& w = registry::names[kind];
+    return alternative_decoders[w.alternative](r, w.name_index, out);
+}
+
+inline error envelope_error(errc code, std::string where, std::string message)
+{
+    return error{code, std::move(where), std::move(message)};
+}
+
 inline result<delivery> parse_delivery_impl(std::string_view body, const parse_options& options,
-                                            std::uint32_t accepted, api_version hint)
+                                            kind_mask accepted, api_version hint)
 {
     if (body.size() > options.max_body_bytes) {
         return envelope_error(errc::too_large, "",
@@ -530,19 +612,18 @@ inline result<delivery> parse_delivery_impl(std::string_view body, const parse_o
 
     std::string type;
     bool have_type = false;
-    event_kind kind = event_kind::unknown;
+    std::size_t kind = unknown_kind;
     std::string_view deferred_data;  // `data` seen before `event`: decoded after the loop
     bool have_data = false;
     bool data_deferred = false;
-    std::optional<raw_json> top_extra;
-    bool have_extra = false;
-    std::optional<timestamp> top_sent_at;
+    envelope_facts env;
+    env.hint = hint;
     bool have_sent_at = false;
     data_variant data;
     std::optional<raw_json> unknown_data;
 
     auto on_data = [&](json_reader& rd) -> bool {
-        if (kind == event_kind::unknown) return read_value(rd, unknown_data.emplace());
+        if (kind == unknown_kind) return read_value(rd, unknown_data.emplace());
         if ((accepted & kind_bit(kind)) == 0) return rd.skip_value();
         return decode_data(rd, kind, data);
     };
@@ -566,14 +647,14 @@ inline result<delivery> parse_delivery_impl(std::string_view body, const parse_o
             return r.skip_value(&deferred_data);
         }
         if (key == "extra") {
-            if (have_extra) return r.fail(errc::invalid_value, "duplicate member");
-            have_extra = true;
-            return read_extra(r, top_extra);
+            if (env.have_extra) return r.fail(errc::invalid_value, "duplicate member");
+            env.have_extra = true;
+            return read_extra(r, env.extra);
         }
         if (key == "sent_at") {
             if (have_sent_at) return r.fail(errc::invalid_value, "duplicate member");
             have_sent_at = true;
-            return read_value(r, top_sent_at);
+            return read_value(r, env.sent_at);
         }
         return r.skip_value();
     });
@@ -583,7 +664,7 @@ inline result<delivery> parse_delivery_impl(std::string_view body, const parse_o
     if ((accepted & kind_bit(kind)) == 0) {
         return envelope_error(errc::unexpected_event, "/event", "unexpected event type \"" + type + "\"");
     }
-    if (!have_data && kind != event_kind::unknown) {
+    if (!have_data && kind != unknown_kind) {
         return envelope_error(errc::missing_field, "/data", "required member is absent");
     }
     if (data_deferred) {
@@ -596,37 +677,11 @@ inline result<delivery> parse_delivery_impl(std::string_view body, const parse_o
 
     delivery out;
     out.version = hint;
-    switch (kind) {
-        case event_kind::unknown:
-            out.event = unknown_event{std::move(type), std::move(unknown_data), std::move(top_extra)};
-            return out;
-        case event_kind::bot_status_change: {
-            auto& sc = std::get<status_change_data>(data);
-            const bool v2 =
-                hint == api_version::v2 || (hint == api_version::unknown && (sc.saw_event_id || have_extra));
-            apply_envelope(sc.event, top_extra, top_sent_at);
-            if (v2) {
-                out.version = api_version::v2;
-                out.event = std::move(sc.event);
-            } else {
-                out.version = api_version::v1;
-                out.event = bot_status_change_v1{std::move(sc.event.bot_id), std::move(sc.event.status),
-                                                 std::move(sc.event.extra)};
-            }
-            return out;
-        }
-        default: break;
+    if (kind == unknown_kind) {
+        out.event = unknown_event{std::move(type), std::move(unknown_data), std::move(env.extra)};
+        return out;
     }
-    std::visit(
-        [&](auto& e) {
-            using E = std::remove_cvref_t<decltype(e)>;
-            if constexpr (!std::is_same_v<E, std::monostate> && !std::is_same_v<E, status_change_data>) {
-                apply_envelope(e, top_extra, top_sent_at);
-                out.version = event_traits<E>::version;
-                out.event = std::move(e);
-            }
-        },
-        data);
+    alternative_finishers[registry::names[kind].alternative](data, env, out);
     return out;
 }
 

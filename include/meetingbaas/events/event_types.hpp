@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -274,9 +275,14 @@ struct unknown_event {
     friend bool operator==(const unknown_event&, const unknown_event&) = default;
 };
 
-// ---- the sum type -------------------------------------------------------------------------------------
+// ---- the list of events ------------------------------------------------------------------------------
+//
+// The one place that registers an event type: its struct above, an event_traits specialization below (API
+// version and wire names) and its place in any_event. The parser's name table, parse_event's filter,
+// event_name() and the receiver's routing derive from these; docs/design.md, "Adding an event", lists the
+// two other places a new event needs (its field decoder and its idempotency key).
 
-/// Every event a delivery can hold. Visit it with std::visit.
+/// Every event a delivery can hold. Visit it with std::visit. unknown_event stays last.
 using any_event = std::variant<calendar_sync_events, bot_status_change_v1, bot_complete_v1, bot_failed_v1,
                                transcription_complete_v1, bot_status_change_v2, bot_completed_v2,
                                bot_failed_v2, bot_chat_message_v2, calendar_connection_v2,
@@ -290,7 +296,11 @@ struct delivery {
     friend bool operator==(const delivery&, const delivery&) = default;
 };
 
-/// Static facts about an event type: its API version and the wire names it is parsed from.
+/// Static facts about an event type:
+///  * `version`: the API generation it belongs to;
+///  * `names`: the wire names (`event` strings) it is parsed from;
+///  * `discriminator` (only when there are several names): the member that says which name an event has,
+///    an enumeration whose values follow the order of `names`.
 template <class E>
 struct event_traits;
 
@@ -299,6 +309,7 @@ template <class E>
 concept webhook_event = requires {
     { event_traits<E>::version } -> std::convertible_to<api_version>;
     event_traits<E>::names;
+    requires event_traits<E>::names.size() == 1 || requires { event_traits<E>::discriminator; };
 };
 
 template <>
@@ -351,6 +362,7 @@ struct event_traits<calendar_connection_v2> {
     static constexpr api_version version = api_version::v2;
     static constexpr std::array<std::string_view, 3> names{
         "calendar.connection_created", "calendar.connection_updated", "calendar.connection_deleted"};
+    static constexpr auto discriminator = &calendar_connection_v2::change;
 };
 template <>
 struct event_traits<calendar_events_synced_v2> {
@@ -362,45 +374,64 @@ struct event_traits<calendar_event_change_v2> {
     static constexpr api_version version = api_version::v2;
     static constexpr std::array<std::string_view, 3> names{"calendar.event_created", "calendar.event_updated",
                                                            "calendar.event_cancelled"};
+    static constexpr auto discriminator = &calendar_event_change_v2::change;
 };
 
-namespace detail {
-template <class E>
-constexpr std::string_view first_event_name_of() noexcept
+/// Which of event_traits<E>::names `e` carries (0 for single-name events).
+template <webhook_event E>
+[[nodiscard]] constexpr std::size_t wire_name_index(const E& e) noexcept
 {
-    if constexpr (webhook_event<E>) {
-        return event_traits<E>::names[0];
+    if constexpr (requires { event_traits<E>::discriminator; }) {
+        return static_cast<std::size_t>(e.*event_traits<E>::discriminator);
     } else {
-        return {};
+        static_cast<void>(e);
+        return 0;
     }
 }
 
-template <class... Es>
-inline constexpr std::array<std::string_view, sizeof...(Es)> first_event_names{first_event_name_of<Es>()...};
-
-/// The first wire name of the alternative `e` holds; empty for unknown_event and a valueless variant.
-/// A table lookup rather than std::visit, which could throw bad_variant_access.
-template <class... Es>
-constexpr std::string_view first_event_name(const std::variant<Es...>& e) noexcept
+/// The wire name of an event (`"calendar.event_updated"`). The view refers to static storage.
+template <webhook_event E>
+[[nodiscard]] constexpr std::string_view event_name(const E& e) noexcept
 {
-    const auto& names = first_event_names<Es...>;
-    const std::size_t i = e.index();
-    return i < names.size() ? names[i] : std::string_view{};
+    const std::size_t i = wire_name_index(e);
+    return i < event_traits<E>::names.size() ? event_traits<E>::names[i] : std::string_view{};
 }
+
+namespace detail {
+
+template <std::size_t I>
+constexpr std::string_view event_name_of_alternative(const any_event& e) noexcept
+{
+    using E = std::variant_alternative_t<I, any_event>;
+    const E& v = *std::get_if<I>(&e);
+    if constexpr (webhook_event<E>) {
+        return event_name(v);
+    } else {
+        return v.type;  // unknown_event
+    }
+}
+
+template <std::size_t... I>
+constexpr auto make_event_name_table(std::index_sequence<I...>) noexcept
+{
+    return std::array<std::string_view (*)(const any_event&) noexcept, sizeof...(I)>{
+        &event_name_of_alternative<I>...};
+}
+
+/// event_name_of_alternative<I> for every alternative: a table lookup rather than std::visit, which
+/// could throw bad_variant_access.
+inline constexpr auto event_name_table =
+    make_event_name_table(std::make_index_sequence<std::variant_size_v<any_event>>{});
+
 }  // namespace detail
 
 /// The wire name of an event (`"calendar.sync_events"`, `"calendar.event_updated"`, or an unknown
-/// event's own type). The view refers to static storage, or into `e` for unknown events.
+/// event's own type); empty for a valueless variant. The view refers to static storage, or into `e` for
+/// unknown events.
 [[nodiscard]] inline std::string_view event_name(const any_event& e) noexcept
 {
-    if (const auto* u = std::get_if<unknown_event>(&e)) return u->type;
-    if (const auto* c = std::get_if<calendar_connection_v2>(&e)) {
-        return event_traits<calendar_connection_v2>::names[static_cast<std::size_t>(c->change)];
-    }
-    if (const auto* c = std::get_if<calendar_event_change_v2>(&e)) {
-        return event_traits<calendar_event_change_v2>::names[static_cast<std::size_t>(c->change)];
-    }
-    return detail::first_event_name(e);
+    const std::size_t i = e.index();
+    return i < detail::event_name_table.size() ? detail::event_name_table[i](e) : std::string_view{};
 }
 
 }  // namespace meetingbaas::inline v0

@@ -44,13 +44,13 @@ namespace meetingbaas::inline v0 {
 /// v1 `complete`: one per bot.
 [[nodiscard]] inline idempotency_key idempotency_key_for(const bot_complete_v1& e)
 {
-    return bot_terminal_key(api_version::v1, "complete", e.bot_id);
+    return bot_terminal_key(api_version::v1, event_name(e), e.bot_id);
 }
 
 /// v1 `failed`: one per bot.
 [[nodiscard]] inline idempotency_key idempotency_key_for(const bot_failed_v1& e)
 {
-    return bot_terminal_key(api_version::v1, "failed", e.bot_id);
+    return bot_terminal_key(api_version::v1, event_name(e), e.bot_id);
 }
 
 /// v1 `transcription_complete`: bot | digest of the raw body (it legitimately repeats after a
@@ -70,13 +70,13 @@ namespace meetingbaas::inline v0 {
 /// v2 `bot.completed`: one per bot, so a manual resend (a new Svix message) is recognized too.
 [[nodiscard]] inline idempotency_key idempotency_key_for(const bot_completed_v2& e)
 {
-    return bot_terminal_key(api_version::v2, "bot.completed", e.bot_id);
+    return bot_terminal_key(api_version::v2, event_name(e), e.bot_id);
 }
 
 /// v2 `bot.failed`: one per bot.
 [[nodiscard]] inline idempotency_key idempotency_key_for(const bot_failed_v2& e)
 {
-    return bot_terminal_key(api_version::v2, "bot.failed", e.bot_id);
+    return bot_terminal_key(api_version::v2, event_name(e), e.bot_id);
 }
 
 /// v2 `bot.chat_message`: bot | message id.
@@ -91,10 +91,8 @@ namespace meetingbaas::inline v0 {
     const std::optional<timestamp>* at = &e.deleted_at;
     if (e.change == calendar_connection_change::created) at = &e.created_at;
     if (e.change == calendar_connection_change::updated) at = &e.updated_at;
-    const std::string_view name =
-        event_traits<calendar_connection_v2>::names[static_cast<std::size_t>(e.change)];
     key_builder b("mb2");
-    b.text(name).text(e.calendar_id);
+    b.text(event_name(e)).text(e.calendar_id);
     if (*at) {
         b.time((*at)->time);
     } else {
@@ -116,11 +114,9 @@ namespace meetingbaas::inline v0 {
     std::vector<calendar_instance_ref> refs;
     refs.reserve(e.instances.size());
     for (const auto& i : e.instances) refs.push_back({i.event_id, i.start.time, i.end.time, i.status.raw});
-    const std::string_view name =
-        event_traits<calendar_event_change_v2>::names[static_cast<std::size_t>(e.change)];
     std::optional<std::string_view> series;
     if (e.series_id) series = *e.series_id;
-    return calendar_event_key(name, e.calendar_id, series, refs);
+    return calendar_event_key(event_name(e), e.calendar_id, series, refs);
 }
 
 /// An event type this version does not know: its type | digest of the raw body.
