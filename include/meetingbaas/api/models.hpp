@@ -613,113 +613,294 @@ inline result<nlohmann::json> parse_json_body(std::string_view body)
 
 }  // namespace detail
 
+// ---------------------------------------------------------------------------------------------------
+// v1 models: one schema per type (the fields, their JSON names, which are required), read by two readers:
+// the DOM reader over nlohmann::json (every error precise), and the streaming reader over the body text
+// (events/detail/json_reader.hpp, no DOM), which gives up on anything the DOM reader would report or
+// decode differently. Adding a field means adding one line to a schema.
+// ---------------------------------------------------------------------------------------------------
+
+namespace detail::v1_schema {
+
+/// When a field may be absent or null.
+enum class presence {
+    required,  ///< absent: missing_field; null: wrong_type
+    optional,  ///< absent or null keeps the member's default
+};
+
+/// One member of a model: its JSON name, the member, and whether it is required. `array_tolerated`: an array
+/// value is skipped (kept only in the whole-object text), for fields whose type changed in newer schemas.
+template <class Owner, class T>
+struct field {
+    std::string_view key;
+    T Owner::* member;
+    presence when = presence::optional;
+    bool array_tolerated = false;
+};
+
+template <class Owner, class T>
+constexpr field<Owner, T> required(std::string_view key, T Owner::* member) noexcept
+{
+    return {key, member, presence::required, false};
+}
+
+template <class Owner, class T>
+constexpr field<Owner, T> optional(std::string_view key, T Owner::* member,
+                                   bool array_tolerated = false) noexcept
+{
+    return {key, member, presence::optional, array_tolerated};
+}
+
+/// The schema of a model: `fields` (a tuple of field, in the order the DOM reader checks them), and
+/// optionally `whole_text`, a raw_json member that receives the text of the whole object.
+template <class T>
+struct schema;
+
+template <>
+struct schema<v1_attendee> {
+    static constexpr auto fields =
+        std::tuple{optional("email", &v1_attendee::email), optional("name", &v1_attendee::name)};
+};
+
+template <>
+struct schema<v1_bot_param> {
+    static constexpr auto fields = std::tuple{
+        optional("bot_name", &v1_bot_param::bot_name),
+        optional("bot_image", &v1_bot_param::bot_image, /*array_tolerated=*/true),
+        optional("enter_message", &v1_bot_param::enter_message),
+        optional("recording_mode", &v1_bot_param::recording_mode),
+        optional("speech_to_text_provider", &v1_bot_param::speech_to_text_provider),
+        optional("webhook_url", &v1_bot_param::webhook_url),
+        optional("deduplication_key", &v1_bot_param::deduplication_key),
+        optional("noone_joined_timeout", &v1_bot_param::noone_joined_timeout),
+        optional("waiting_room_timeout", &v1_bot_param::waiting_room_timeout),
+        optional("extra", &v1_bot_param::extra),
+    };
+    static constexpr auto whole_text = &v1_bot_param::json;
+};
+
+template <>
+struct schema<v1_event> {
+    static constexpr auto fields = std::tuple{
+        required("uuid", &v1_event::uuid),
+        required("calendar_uuid", &v1_event::calendar_uuid),
+        optional("google_id", &v1_event::google_id),
+        optional("name", &v1_event::name),
+        required("start_time", &v1_event::start_time),
+        required("end_time", &v1_event::end_time),
+        required("deleted", &v1_event::deleted),
+        optional("is_organizer", &v1_event::is_organizer),
+        optional("is_recurring", &v1_event::is_recurring),
+        optional("recurring_event_id", &v1_event::recurring_event_id),
+        required("last_updated_at", &v1_event::last_updated_at),
+        optional("meeting_url", &v1_event::meeting_url),
+        optional("attendees", &v1_event::attendees),
+        optional("bot_param", &v1_event::bot_param),
+        optional("raw", &v1_event::raw),
+    };
+};
+
+template <class T>
+concept has_schema = requires { schema<T>::fields; };
+
+template <class T>
+constexpr std::size_t field_count = std::tuple_size_v<std::remove_cvref_t<decltype(schema<T>::fields)>>;
+
+/// Calls f(field, index) for each field of T's schema, in order, while f returns true.
+template <class T, class F>
+constexpr bool for_each_field(F&& f)
+{
+    return std::apply(
+        [&](const auto&... fs) {
+            std::size_t i = 0;
+            return (f(fs, i++) && ...);
+        },
+        schema<T>::fields);
+}
+
+// ---- the DOM reader --------------------------------------------------------------------------------------
+
+template <has_schema T>
+result<T> read_dom(const nlohmann::json& j, const std::string& path);
+
+template <class Owner, class T>
+result<void> read_dom_field(const api_object_reader& r, const field<Owner, T>& f, Owner& out)
+{
+    T& member = out.*f.member;
+    const bool required = f.when == presence::required;
+    if constexpr (std::is_same_v<T, std::string>) {
+        return assign(member, required ? r.string(f.key) : r.string_or(f.key, member));
+    } else if constexpr (std::is_same_v<T, std::optional<std::string>>) {
+        if (f.array_tolerated) {
+            if (const auto* v = r.find(f.key); v != nullptr && v->is_array()) return {};
+        }
+        return assign(member, r.optional_string(f.key));
+    } else if constexpr (std::is_same_v<T, bool>) {
+        return assign(member, required ? r.boolean(f.key) : r.boolean_or(f.key, member));
+    } else if constexpr (std::is_same_v<T, timestamp>) {
+        return assign(member, r.time(f.key));
+    } else if constexpr (std::is_same_v<T, std::optional<std::int64_t>>) {
+        return assign(member, r.optional_integer(f.key));
+    } else if constexpr (std::is_same_v<T, raw_json>) {
+        if (const auto* v = r.find(f.key); v != nullptr) member.text = v->dump();
+        return {};
+    } else if constexpr (requires { typename T::value_type; } && has_schema<typename T::value_type>) {
+        // std::vector or std::optional of a model: absent or null leaves it empty.
+        using M = typename T::value_type;
+        const auto* v = r.find(f.key);
+        if (v == nullptr || v->is_null()) return {};
+        const std::string at = pointer_append(r.path(), f.key);
+        if constexpr (std::is_same_v<T, std::vector<M>>) {
+            return assign(member, parse_array<M>(*v, at, [](const nlohmann::json& a, const std::string& p) {
+                              return read_dom<M>(a, p);
+                          }));
+        } else {
+            return assign(member, read_dom<M>(*v, at));
+        }
+    } else {
+        static_assert(sizeof(T) == 0, "v1_schema: no DOM reader for this member type");
+    }
+}
+
+/// Reads a model from a DOM object; errors name the JSON Pointer below `path`.
+template <has_schema T>
+result<T> read_dom(const nlohmann::json& j, const std::string& path)
+{
+    if (auto ok = require_object(j, path); !ok) return ok.error();
+    const api_object_reader r(j, path);
+    T out{};
+    result<void> status;
+    for_each_field<T>([&](const auto& f, std::size_t) {
+        status = read_dom_field(r, f, out);
+        return status.has_value();
+    });
+    if (!status) return status.error();
+    if constexpr (requires { schema<T>::whole_text; }) (out.*schema<T>::whole_text).text = j.dump();
+    return out;
+}
+
+// ---- the streaming reader --------------------------------------------------------------------------------
+
+/// Marks field `bit` as seen; false for a duplicate (the DOM keeps the last one: let it decide).
+inline bool member_once(std::uint64_t& seen, std::size_t bit) noexcept
+{
+    const std::uint64_t mask = std::uint64_t{1} << bit;
+    if ((seen & mask) != 0) return false;
+    seen |= mask;
+    return true;
+}
+
+template <has_schema T>
+bool read_stream(json_reader& r, T& out);
+
+template <class Owner, class T>
+bool read_stream_field(json_reader& r, const field<Owner, T>& f, Owner& out)
+{
+    T& member = out.*f.member;
+    const json_kind k = r.peek();
+    const bool null_ok = f.when == presence::optional;
+    if (k == json_kind::null) {
+        if (!null_ok) return false;
+        if constexpr (std::is_same_v<T, raw_json>) {
+            member.text = "null";
+        } else if constexpr (requires { member.reset(); }) {
+            member.reset();
+        }
+        return r.read_null();
+    }
+    if constexpr (std::is_same_v<T, std::string>) {
+        return k == json_kind::string && r.read_string(member);
+    } else if constexpr (std::is_same_v<T, std::optional<std::string>>) {
+        if (f.array_tolerated && k == json_kind::array) return r.skip_value();
+        return k == json_kind::string && r.read_string(member.emplace());
+    } else if constexpr (std::is_same_v<T, bool>) {
+        return k == json_kind::boolean && r.read_bool(member);
+    } else if constexpr (std::is_same_v<T, timestamp>) {
+        // An ISO 8601 string; the SystemTime object form is left to the DOM reader.
+        if (k != json_kind::string) return false;
+        std::string scratch;
+        std::string_view text;
+        if (!r.read_string_view(text, scratch)) return false;
+        auto t = parse_timestamp(text);
+        if (!t) return false;
+        member = std::move(*t);
+        return true;
+    } else if constexpr (std::is_same_v<T, std::optional<std::int64_t>>) {
+        if (k != json_kind::number) return false;
+        std::string_view text;
+        if (!r.read_number(text)) return false;
+        if (text.find_first_of(".eE") != std::string_view::npos) return false;
+        std::int64_t v = 0;
+        const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc{} || ptr != text.data() + text.size()) return false;
+        member = v;
+        return true;
+    } else if constexpr (std::is_same_v<T, raw_json>) {
+        std::string_view text;
+        if (!r.skip_value(&text)) return false;
+        member.text.assign(text.data(), text.size());
+        return true;
+    } else if constexpr (requires { typename T::value_type; } && has_schema<typename T::value_type>) {
+        using M = typename T::value_type;
+        if constexpr (std::is_same_v<T, std::vector<M>>) {
+            if (k != json_kind::array) return false;
+            return r.read_array([&](std::size_t) { return read_stream(r, member.emplace_back()); });
+        } else {
+            return read_stream(r, member.emplace());
+        }
+    } else {
+        static_assert(sizeof(T) == 0, "v1_schema: no streaming reader for this member type");
+    }
+}
+
+/// Reads a model from the text at the reader's position; false when the DOM reader must decide.
+template <has_schema T>
+bool read_stream(json_reader& r, T& out)
+{
+    static_assert(field_count<T> <= 64, "one bit per field");
+    if (r.peek() != json_kind::object) return false;
+    const std::size_t start = r.position();
+    std::uint64_t seen = 0;
+    const bool ok = r.read_object([&](std::string_view key) {
+        bool handled = false;
+        bool good = true;
+        for_each_field<T>([&](const auto& f, std::size_t i) {
+            if (key != f.key) return true;
+            handled = true;
+            good = member_once(seen, i) && read_stream_field(r, f, out);
+            return false;
+        });
+        return handled ? good : r.skip_value();
+    });
+    if (!ok) return false;
+    std::uint64_t required = 0;
+    for_each_field<T>([&](const auto& f, std::size_t i) {
+        if (f.when == presence::required) required |= std::uint64_t{1} << i;
+        return true;
+    });
+    if ((seen & required) != required) return false;
+    if constexpr (requires { schema<T>::whole_text; }) {
+        const std::string_view text = r.text().substr(start, r.position() - start);
+        (out.*schema<T>::whole_text).text.assign(text.data(), text.size());
+    }
+    return true;
+}
+
+}  // namespace detail::v1_schema
+
 /// Parses one v1 attendee object.
 [[nodiscard]] inline result<v1_attendee> parse_v1_attendee(const nlohmann::json& j,
                                                            const std::string& path = "")
 {
-    if (auto ok = detail::require_object(j, path); !ok) return ok.error();
-    const detail::api_object_reader r(j, path);
-    auto email = r.string_or("email", "");
-    if (!email) return email.error();
-    auto name = r.optional_string("name");
-    if (!name) return name.error();
-    return v1_attendee{std::move(*email), std::move(*name)};
+    return detail::v1_schema::read_dom<v1_attendee>(j, path);
 }
 
-/// Parses a stored v1 `BotParam` object.
-namespace detail {
-
-/// The typed fields of a stored BotParam (json left null).
-inline result<v1_bot_param> parse_v1_bot_param_fields(const nlohmann::json& j, const std::string& path)
-{
-    if (auto ok = detail::require_object(j, path); !ok) return ok.error();
-    const detail::api_object_reader r(j, path);
-    v1_bot_param p;
-    if (auto ok = detail::assign(p.bot_name, r.string_or("bot_name", "")); !ok) return ok.error();
-    struct string_field {
-        const char* key;
-        std::optional<std::string>* out;
-    };
-    for (const auto& f :
-         {string_field{"bot_image", &p.bot_image}, string_field{"enter_message", &p.enter_message},
-          string_field{"recording_mode", &p.recording_mode},
-          string_field{"speech_to_text_provider", &p.speech_to_text_provider},
-          string_field{"webhook_url", &p.webhook_url},
-          string_field{"deduplication_key", &p.deduplication_key}}) {
-        const auto* v = r.find(f.key);
-        // bot_image may be an array in newer schemas: keep it in `json` only.
-        if (std::string_view(f.key) == "bot_image" && v != nullptr && v->is_array()) continue;
-        auto s = r.optional_string(f.key);
-        if (!s) return s.error();
-        *f.out = std::move(*s);
-    }
-    auto noone = r.optional_integer("noone_joined_timeout");
-    if (!noone) return noone.error();
-    p.noone_joined_timeout = *noone;
-    auto waiting = r.optional_integer("waiting_room_timeout");
-    if (!waiting) return waiting.error();
-    p.waiting_room_timeout = *waiting;
-    if (const auto* extra = r.find("extra"); extra != nullptr) p.extra.text = extra->dump();
-    return p;
-}
-
-}  // namespace detail
-
-/// Parses a stored v1 `BotParam` object.
+/// Parses a stored v1 `BotParam` object (`json` receives the whole object).
 [[nodiscard]] inline result<v1_bot_param> parse_v1_bot_param(const nlohmann::json& j,
                                                              const std::string& path = "")
 {
-    auto p = detail::parse_v1_bot_param_fields(j, path);
-    if (p) p->json.text = j.dump();
-    return p;
+    return detail::v1_schema::read_dom<v1_bot_param>(j, path);
 }
-
-namespace detail {
-
-/// parse_v1_event for a const (copying) or mutable (moving `raw` and `bot_param` out) document.
-template <class Json>
-result<v1_event> parse_v1_event_impl(Json& j, const std::string& path)
-{
-    if (auto ok = detail::require_object(j, path); !ok) return ok.error();
-    const detail::api_object_reader r(j, path);
-    v1_event e;
-    if (auto ok = detail::assign(e.uuid, r.string("uuid")); !ok) return ok.error();
-    if (auto ok = detail::assign(e.calendar_uuid, r.string("calendar_uuid")); !ok) return ok.error();
-    if (auto ok = detail::assign(e.google_id, r.string_or("google_id", "")); !ok) return ok.error();
-    if (auto ok = detail::assign(e.name, r.string_or("name", "")); !ok) return ok.error();
-    if (auto ok = detail::assign(e.start_time, r.time("start_time")); !ok) return ok.error();
-    if (auto ok = detail::assign(e.end_time, r.time("end_time")); !ok) return ok.error();
-    auto deleted = r.boolean("deleted");
-    if (!deleted) return deleted.error();
-    e.deleted = *deleted;
-    auto organizer = r.boolean_or("is_organizer", false);
-    if (!organizer) return organizer.error();
-    e.is_organizer = *organizer;
-    auto recurring = r.boolean_or("is_recurring", false);
-    if (!recurring) return recurring.error();
-    e.is_recurring = *recurring;
-    if (auto ok = detail::assign(e.recurring_event_id, r.optional_string("recurring_event_id")); !ok)
-        return ok.error();
-    if (auto ok = detail::assign(e.last_updated_at, r.time("last_updated_at")); !ok) return ok.error();
-    if (auto ok = detail::assign(e.meeting_url, r.string_or("meeting_url", "")); !ok) return ok.error();
-    if (const auto* attendees = r.find("attendees"); attendees != nullptr && !attendees->is_null()) {
-        auto list = detail::parse_array<v1_attendee>(
-            *attendees, detail::pointer_append(path, "attendees"),
-            [](const nlohmann::json& a, const std::string& p) { return parse_v1_attendee(a, p); });
-        if (!list) return list.error();
-        e.attendees = std::move(*list);
-    }
-    if (const auto it = j.find("bot_param"); it != j.end() && !it->is_null()) {
-        auto param = parse_v1_bot_param_fields(*it, pointer_append(path, "bot_param"));
-        if (!param) return param.error();
-        param->json.text = it->dump();
-        e.bot_param = std::move(*param);
-    }
-    if (const auto it = j.find("raw"); it != j.end()) e.raw.text = it->dump();
-    return e;
-}
-
-}  // namespace detail
 
 /// Parses a v1 `Event` object. Required: uuid, calendar_uuid, start_time, end_time, last_updated_at,
 /// deleted. Other schema-required fields default when absent or null (google_id, name, meeting_url: "";
@@ -728,13 +909,7 @@ result<v1_event> parse_v1_event_impl(Json& j, const std::string& path)
 /// JSON Pointer below `path`.
 [[nodiscard]] inline result<v1_event> parse_v1_event(const nlohmann::json& j, const std::string& path = "")
 {
-    return detail::parse_v1_event_impl(j, path);
-}
-
-/// The same, moving the `raw` and `bot_param` objects out of `j` instead of copying them.
-[[nodiscard]] inline result<v1_event> parse_v1_event(nlohmann::json&& j, const std::string& path = "")
-{
-    return detail::parse_v1_event_impl(j, path);
+    return detail::v1_schema::read_dom<v1_event>(j, path);
 }
 
 /// Parses a v1 `Calendar` object.
@@ -813,26 +988,7 @@ result<v1_event> parse_v1_event_impl(Json& j, const std::string& path)
 
 namespace detail::v1_fast {
 
-inline bool member_once(std::uint32_t& seen, unsigned bit) noexcept
-{
-    const std::uint32_t mask = std::uint32_t{1} << bit;
-    if ((seen & mask) != 0) return false;  // duplicate: the DOM keeps the last one; let it decide
-    seen |= mask;
-    return true;
-}
-
-inline bool req_str(json_reader& r, std::string& out)
-{
-    return r.peek() == json_kind::string && r.read_string(out);
-}
-
-/// A string, or null (the default stays).
-inline bool str_or_null(json_reader& r, std::string& out)
-{
-    const json_kind k = r.peek();
-    if (k == json_kind::null) return r.read_null();
-    return k == json_kind::string && r.read_string(out);
-}
+using v1_schema::member_once;
 
 inline bool opt_str(json_reader& r, std::optional<std::string>& out)
 {
@@ -844,143 +1000,15 @@ inline bool opt_str(json_reader& r, std::optional<std::string>& out)
     return k == json_kind::string && r.read_string(out.emplace());
 }
 
-inline bool req_bool(json_reader& r, bool& out)
-{
-    return r.peek() == json_kind::boolean && r.read_bool(out);
-}
-
-/// A boolean, or null (the default stays).
-inline bool bool_or_null(json_reader& r, bool& out)
-{
-    const json_kind k = r.peek();
-    if (k == json_kind::null) return r.read_null();
-    return k == json_kind::boolean && r.read_bool(out);
-}
-
-inline bool opt_int(json_reader& r, std::optional<std::int64_t>& out)
-{
-    const json_kind k = r.peek();
-    if (k == json_kind::null) {
-        out.reset();
-        return r.read_null();
-    }
-    if (k != json_kind::number) return false;
-    std::string_view text;
-    if (!r.read_number(text)) return false;
-    if (text.find_first_of(".eE") != std::string_view::npos) return false;
-    std::int64_t v = 0;
-    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc{} || ptr != text.data() + text.size()) return false;
-    out = v;
-    return true;
-}
-
-/// An ISO 8601 string (the SystemTime object form is left to the DOM path).
-inline bool read_time(json_reader& r, timestamp& out)
-{
-    if (r.peek() != json_kind::string) return false;
-    std::string scratch;
-    std::string_view text;
-    if (!r.read_string_view(text, scratch)) return false;
-    auto t = parse_timestamp(text);
-    if (!t) return false;
-    out = std::move(*t);
-    return true;
-}
-
-inline bool read_attendee(json_reader& r, v1_attendee& out)
-{
-    if (r.peek() != json_kind::object) return false;
-    std::uint32_t seen = 0;
-    return r.read_object([&](std::string_view key) {
-        if (key == "email") return member_once(seen, 0) && str_or_null(r, out.email);
-        if (key == "name") return member_once(seen, 1) && opt_str(r, out.name);
-        return r.skip_value();
-    });
-}
-
-inline bool read_bot_param(json_reader& r, v1_bot_param& p)
-{
-    if (r.peek() != json_kind::object) return false;
-    const std::size_t start = r.position();
-    std::uint32_t seen = 0;
-    const bool ok = r.read_object([&](std::string_view key) {
-        if (key == "bot_name") return member_once(seen, 0) && str_or_null(r, p.bot_name);
-        if (key == "bot_image") {
-            if (!member_once(seen, 1)) return false;
-            // An array in newer schemas: kept in `json` only.
-            if (r.peek() == json_kind::array) return r.skip_value();
-            return opt_str(r, p.bot_image);
-        }
-        if (key == "enter_message") return member_once(seen, 2) && opt_str(r, p.enter_message);
-        if (key == "recording_mode") return member_once(seen, 3) && opt_str(r, p.recording_mode);
-        if (key == "speech_to_text_provider")
-            return member_once(seen, 4) && opt_str(r, p.speech_to_text_provider);
-        if (key == "webhook_url") return member_once(seen, 5) && opt_str(r, p.webhook_url);
-        if (key == "deduplication_key") return member_once(seen, 6) && opt_str(r, p.deduplication_key);
-        if (key == "noone_joined_timeout") return member_once(seen, 7) && opt_int(r, p.noone_joined_timeout);
-        if (key == "waiting_room_timeout") return member_once(seen, 8) && opt_int(r, p.waiting_room_timeout);
-        if (key == "extra") {
-            if (!member_once(seen, 9)) return false;
-            std::string_view text;
-            if (!r.skip_value(&text)) return false;
-            p.extra.text.assign(text.data(), text.size());
-            return true;
-        }
-        return r.skip_value();
-    });
-    if (!ok) return false;
-    const std::string_view text = r.text().substr(start, r.position() - start);
-    p.json.text.assign(text.data(), text.size());
-    return true;
-}
-
 inline bool read_event(json_reader& r, v1_event& e)
 {
-    if (r.peek() != json_kind::object) return false;
-    std::uint32_t seen = 0;
-    const bool ok = r.read_object([&](std::string_view key) {
-        if (key == "uuid") return member_once(seen, 0) && req_str(r, e.uuid);
-        if (key == "calendar_uuid") return member_once(seen, 1) && req_str(r, e.calendar_uuid);
-        if (key == "google_id") return member_once(seen, 2) && str_or_null(r, e.google_id);
-        if (key == "name") return member_once(seen, 3) && str_or_null(r, e.name);
-        if (key == "start_time") return member_once(seen, 4) && read_time(r, e.start_time);
-        if (key == "end_time") return member_once(seen, 5) && read_time(r, e.end_time);
-        if (key == "deleted") return member_once(seen, 6) && req_bool(r, e.deleted);
-        if (key == "is_organizer") return member_once(seen, 7) && bool_or_null(r, e.is_organizer);
-        if (key == "is_recurring") return member_once(seen, 8) && bool_or_null(r, e.is_recurring);
-        if (key == "recurring_event_id") return member_once(seen, 9) && opt_str(r, e.recurring_event_id);
-        if (key == "last_updated_at") return member_once(seen, 10) && read_time(r, e.last_updated_at);
-        if (key == "meeting_url") return member_once(seen, 11) && str_or_null(r, e.meeting_url);
-        if (key == "attendees") {
-            if (!member_once(seen, 12)) return false;
-            const json_kind k = r.peek();
-            if (k == json_kind::null) return r.read_null();
-            if (k != json_kind::array) return false;
-            return r.read_array([&](std::size_t) { return read_attendee(r, e.attendees.emplace_back()); });
-        }
-        if (key == "bot_param") {
-            if (!member_once(seen, 13)) return false;
-            if (r.peek() == json_kind::null) return r.read_null();
-            return read_bot_param(r, e.bot_param.emplace());
-        }
-        if (key == "raw") {
-            if (!member_once(seen, 14)) return false;
-            std::string_view text;
-            if (!r.skip_value(&text)) return false;
-            e.raw.text.assign(text.data(), text.size());
-            return true;
-        }
-        return r.skip_value();
-    });
-    constexpr std::uint32_t required = (1u << 0) | (1u << 1) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 10);
-    return ok && (seen & required) == required;
+    return v1_schema::read_stream(r, e);
 }
 
 inline bool read_event_page(json_reader& r, v1_event_page& page)
 {
     if (r.peek() != json_kind::object) return false;
-    std::uint32_t seen = 0;
+    std::uint64_t seen = 0;
     std::optional<std::string> next{};
     const bool ok = r.read_object([&](std::string_view key) {
         if (key == "data") {
