@@ -19,7 +19,7 @@ TEST_CASE("in_memory_job_queue satisfies the job_queue concept", "[job_queue]")
 {
     STATIC_REQUIRE(meetingbaas::job_queue<meetingbaas::in_memory_job_queue<>>);
     STATIC_REQUIRE(meetingbaas::job_queue<queue>);
-    STATIC_REQUIRE(meetingbaas::queue_clock<sync_test::manual_clock>);
+    STATIC_REQUIRE(meetingbaas::wall_clock<sync_test::manual_clock>);
 }
 
 TEST_CASE("in_memory_job_queue leases a job once and forgets it after acknowledge", "[job_queue]")

@@ -22,6 +22,7 @@
 #include <meetingbaas/auth/detail/constant_time.hpp>
 #include <meetingbaas/auth/hmac.hpp>
 #include <meetingbaas/core/api_version.hpp>
+#include <meetingbaas/core/clock.hpp>
 #include <meetingbaas/core/detail/ascii.hpp>
 #include <meetingbaas/core/detail/sha256.hpp>
 #include <meetingbaas/core/error.hpp>
@@ -30,9 +31,11 @@
 
 #include <array>
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <iterator>
 #include <limits>
 #include <optional>
 #include <span>
@@ -42,6 +45,17 @@
 #include <vector>
 
 namespace meetingbaas::inline v0 {
+
+namespace detail {
+/// A range whose elements convert to std::string_view (std::vector<std::string>, std::span<const char*>,
+/// std::initializer_list<std::string_view>, ...): secrets and keys loaded from configuration.
+template <class R>
+concept string_range = requires(const R& r) {
+    std::begin(r);
+    std::end(r);
+    { *std::begin(r) } -> std::convertible_to<std::string_view>;
+};
+}  // namespace detail
 
 // ---------------------------------------------------------------------------------------------------------
 // Failure reasons
@@ -314,15 +328,26 @@ public:
 
     basic_secret_keyring() = default;
 
-    /// A keyring holding `keys`, labelled "0", "1", ... in order; errc::invalid_secret names the bad index.
-    [[nodiscard]] static result<basic_secret_keyring> from_keys(std::initializer_list<std::string_view> keys)
+    /// A keyring holding `keys` (any range of string-likes, or a braced list), labelled "0", "1", ... in
+    /// order; errc::invalid_secret with where = "<header> #<index>" names the bad one.
+    template <detail::string_range Keys>
+    [[nodiscard]] static result<basic_secret_keyring> from_keys(const Keys& keys)
     {
         basic_secret_keyring ring;
-        for (const std::string_view key : keys) {
-            if (auto added = ring.add(key, std::to_string(ring.size())); !added)
-                return std::move(added).error();
+        for (const auto& key : keys) {
+            if (auto added = ring.add(std::string_view(key), std::to_string(ring.size())); !added) {
+                error e = std::move(added).error();
+                e.where += " #" + std::to_string(ring.size());
+                return e;
+            }
         }
         return ring;
+    }
+
+    /// from_keys over a braced list: `from_keys({"key-2026-q3", "key-2026-q4"})`.
+    [[nodiscard]] static result<basic_secret_keyring> from_keys(std::initializer_list<std::string_view> keys)
+    {
+        return from_keys<std::initializer_list<std::string_view>>(keys);
     }
 
     /// Accepts `key` from now on. `label` (e.g. "2026-q3") is reported by check() on a match; never put the
@@ -426,13 +451,6 @@ struct svix_options {
     std::size_t max_timestamp_size = 32;           ///< svix-timestamp / webhook-timestamp (digits)
     std::size_t max_signature_header_size = 4096;  ///< svix-signature / webhook-signature
     std::size_t max_signature_entries = 64;        ///< space-separated entries, all versions counted
-};
-
-/// A clock: `c.now().time_since_epoch()` converts to std::chrono::seconds since the Unix epoch (as
-/// std::chrono::system_clock, the default). Inject a fixed clock in tests.
-template <class C>
-concept webhook_clock = requires(const C& c) {
-    { std::chrono::duration_cast<std::chrono::seconds>(c.now().time_since_epoch()) };
 };
 
 namespace detail {
@@ -578,7 +596,7 @@ constexpr bool is_visible_ascii(std::string_view s) noexcept
 /// anything else. With the built-in backend verify() does not allocate.
 template <hmac_sha256_backend Backend, class Clock>
 class basic_svix_verifier {
-    static_assert(webhook_clock<Clock>, "Clock must have now() whose time_since_epoch() converts to seconds");
+    static_assert(wall_clock<Clock>, "Clock must be a wall_clock: now() returning a system_clock time point");
 
 public:
     using backend_type = Backend;
@@ -589,16 +607,18 @@ public:
         : options_(options), clock_(std::move(clock))
     {}
 
-    /// A verifier accepting each of `secrets` (labelled by position); fails on the first bad secret with
-    /// errc::invalid_secret and where = "whsec secret #<index>".
+    /// A verifier accepting each of `secrets`, in order: any range of string-likes (a
+    /// std::vector<std::string> loaded from configuration, a span of string_views, a braced list). Fails on
+    /// the first bad secret with errc::invalid_secret and where = "whsec secret #<index>" (the secret itself
+    /// is never shown).
+    template <detail::string_range Secrets>
     [[nodiscard]] static result<basic_svix_verifier>
-    from_secrets(std::initializer_list<std::string_view> secrets, svix_options options = {},
-                 Clock clock = Clock{})
+    from_secrets(const Secrets& secrets, svix_options options = {}, Clock clock = Clock{})
     {
         basic_svix_verifier v(options, std::move(clock));
         std::size_t index = 0;
-        for (const std::string_view s : secrets) {
-            if (auto added = v.add_secret(s); !added) {
+        for (const auto& s : secrets) {
+            if (auto added = v.add_secret(std::string_view(s)); !added) {
                 error e = std::move(added).error();
                 e.where += " #" + std::to_string(index);
                 return e;
@@ -606,6 +626,14 @@ public:
             ++index;
         }
         return v;
+    }
+
+    /// from_secrets over a braced list: `from_secrets({"whsec_...", "whsec_..."})`.
+    [[nodiscard]] static result<basic_svix_verifier>
+    from_secrets(std::initializer_list<std::string_view> secrets, svix_options options = {},
+                 Clock clock = Clock{})
+    {
+        return from_secrets<std::initializer_list<std::string_view>>(secrets, options, std::move(clock));
     }
 
     /// Parses and accepts a `whsec_<base64>` secret (decoded key of 16..768 bytes), from now on. During a
@@ -632,7 +660,8 @@ public:
     [[nodiscard]] result<verified_body, verification_error> verify(const H& headers,
                                                                    std::string_view body) const
     {
-        const auto now = std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch());
+        const auto now =
+            std::chrono::duration_cast<std::chrono::seconds>(wall_now(clock_).time_since_epoch());
         return verify_at(headers, body, static_cast<std::int64_t>(now.count()));
     }
 

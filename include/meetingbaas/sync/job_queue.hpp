@@ -18,6 +18,7 @@
 //    errc::not_found when the job does not exist;
 //  * times are wall-clock (they must survive restarts), millisecond precision, from an injected clock.
 
+#include <meetingbaas/core/clock.hpp>
 #include <meetingbaas/core/error.hpp>
 #include <meetingbaas/core/result.hpp>
 
@@ -41,19 +42,11 @@ namespace meetingbaas::inline v0 {
 /// Queue times: UTC wall clock, milliseconds (what every backend can store exactly).
 using queue_time = std::chrono::sys_time<std::chrono::milliseconds>;
 
-/// A clock for queues: `c.now()` returns a system_clock time point. std::chrono::system_clock qualifies;
-/// tests pass a manual clock.
-template <class C>
-concept queue_clock = requires(const C& c) {
-    { c.now() } -> std::convertible_to<std::chrono::system_clock::time_point>;
-};
-
-/// The current time of `clock`, truncated to queue_time.
-template <queue_clock C>
+/// The current time of `clock` (a wall_clock, core/clock.hpp), truncated to queue_time.
+template <wall_clock C>
 [[nodiscard]] queue_time queue_now(const C& clock)
 {
-    return std::chrono::time_point_cast<std::chrono::milliseconds>(
-        std::chrono::system_clock::time_point(clock.now()));
+    return std::chrono::time_point_cast<std::chrono::milliseconds>(wall_now(clock));
 }
 
 /// What to enqueue.
@@ -153,7 +146,7 @@ concept job_queue = can_enqueue_jobs<Q> && can_lease_jobs<Q> && can_settle_jobs<
 
 /// An in-process job_queue: a mutex, a map of jobs and two time-ordered indexes. Work is lost when the
 /// process exits; use sqlite_job_queue (adapters/sqlite/job_queue.hpp) to survive crashes.
-template <queue_clock Clock = std::chrono::system_clock>
+template <wall_clock Clock = std::chrono::system_clock>
 class in_memory_job_queue {
 public:
     in_memory_job_queue() = default;

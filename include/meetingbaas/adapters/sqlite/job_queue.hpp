@@ -121,7 +121,7 @@ private:
 /// A durable job_queue in SQLite. Tables: mb_jobs (pending, leased, completed-with-key and dead jobs),
 /// mb_dead_letters (the failure reason and the payload of each dead job), mb_queue_meta (the lease-token
 /// counter). See job_queue.hpp for the semantics and docs/calendar-sync.md for operating it.
-template <queue_clock Clock = std::chrono::system_clock>
+template <wall_clock Clock = std::chrono::system_clock>
 class sqlite_job_queue {
 public:
     /// Opens (creating when needed) the queue tables in the database at `path`.
