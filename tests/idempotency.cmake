@@ -4,6 +4,7 @@ if(TARGET meetingbaas::sqlite)
   meetingbaas_add_test(sqlite SOURCES adapters/sqlite.test.cpp LIBS meetingbaas::sqlite)
 endif()
 meetingbaas_add_test(idempotency SOURCES idempotency.test.cpp idempotency_key.test.cpp idempotency_event_keys.test.cpp
+                     idempotency_delivery.test.cpp
                      CONCURRENCY)
 if(TARGET meetingbaas::sqlite)
   meetingbaas_add_test(sqlite_store SOURCES adapters/sqlite_store.test.cpp LIBS meetingbaas::sqlite CONCURRENCY)

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <string>
+#include <type_traits>
 
 using namespace std::chrono_literals;
 namespace mb = meetingbaas;
@@ -30,9 +31,26 @@ TEST_CASE("memory_idempotency_store passes the store behaviour suite with one sh
 TEST_CASE("idempotency_store concept accepts the bundled stores", "[idempotency]")
 {
     STATIC_REQUIRE(mb::idempotency_store<mb::memory_idempotency_store>);
-    STATIC_REQUIRE(mb::idempotency_clock<std::chrono::system_clock>);
-    STATIC_REQUIRE(mb::idempotency_clock<manual_clock>);
-    STATIC_REQUIRE_FALSE(mb::idempotency_clock<std::chrono::steady_clock>);
+    STATIC_REQUIRE(mb::wall_clock<std::chrono::system_clock>);
+    STATIC_REQUIRE(mb::wall_clock<manual_clock>);
+    STATIC_REQUIRE_FALSE(mb::wall_clock<std::chrono::steady_clock>);
+}
+
+TEST_CASE("a guard deduces its clock, and only chosen options return a result", "[idempotency]")
+{
+    mb::memory_idempotency_store store;
+    manual_clock clock;
+    mb::idempotency_guard guard{store, clock};
+    STATIC_REQUIRE(
+        std::is_same_v<decltype(guard), mb::idempotency_guard<mb::memory_idempotency_store, manual_clock>>);
+    STATIC_REQUIRE(std::is_same_v<decltype(mb::make_idempotency_guard(store, clock)), decltype(guard)>);
+    auto chosen = mb::make_idempotency_guard(store, {.lease = 5s, .retention = 1h}, clock);
+    STATIC_REQUIRE(std::is_same_v<decltype(chosen), mb::result<decltype(guard)>>);
+    REQUIRE(chosen);
+    CHECK(chosen->options().lease == 5s);
+    auto bad = decltype(guard)::create(store, {.lease = 0s}, clock);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().code == mb::errc::invalid_argument);
 }
 
 TEST_CASE("validate refuses unusable idempotency options", "[idempotency]")
@@ -85,16 +103,20 @@ TEST_CASE("idempotency_guard reports a stale claim with the key and fence", "[id
 TEST_CASE("idempotency_guard works with the system clock", "[idempotency]")
 {
     mb::memory_idempotency_store store;
-    auto guard = mb::make_idempotency_guard(store);
-    REQUIRE(guard);
-    auto a = guard->begin(mb::svix_delivery_key("msg_1"), mb::fingerprint_body("{}"));
+    mb::idempotency_guard guard{store};  // default options cannot be wrong: no result to unwrap
+    STATIC_REQUIRE(
+        std::is_same_v<decltype(guard),
+                       mb::idempotency_guard<mb::memory_idempotency_store, std::chrono::system_clock>>);
+    STATIC_REQUIRE(std::is_same_v<decltype(mb::make_idempotency_guard(store)), decltype(guard)>);
+    CHECK(guard.options().lease == mb::default_lease);
+    auto a = guard.begin(mb::svix_delivery_key("msg_1"), mb::fingerprint_body("{}"));
     REQUIRE(a);
     REQUIRE(a->acquired());
     const auto now = std::chrono::system_clock::now();
     CHECK(a->claim.lease_until > now + 1min);
     CHECK(a->claim.lease_until <= now + 2min + 1s);
-    REQUIRE(guard->complete(a->claim, mb::work_outcome::applied, "ok"));
-    auto b = guard->begin(mb::svix_delivery_key("msg_1"), mb::fingerprint_body("{}"));
+    REQUIRE(guard.complete(a->claim, mb::work_outcome::applied, "ok"));
+    auto b = guard.begin(mb::svix_delivery_key("msg_1"), mb::fingerprint_body("{}"));
     REQUIRE(b);
     CHECK(b->status == mb::begin_status::completed);
 }

@@ -130,29 +130,20 @@ namespace meetingbaas::inline v0 {
 /// transcription_complete and unknown events).
 [[nodiscard]] inline idempotency_key idempotency_key_for(const delivery& d, std::string_view raw_body)
 {
-    return std::visit(
-        [&](const auto& e) -> idempotency_key {
-            using E = std::remove_cvref_t<decltype(e)>;
-            if constexpr (std::is_same_v<E, transcription_complete_v1>) {
-                return idempotency_key_for(e, raw_body);
-            } else if constexpr (std::is_same_v<E, unknown_event>) {
-                return idempotency_key_for(e, d.version, raw_body);
-            } else {
-                return idempotency_key_for(e);
-            }
-        },
-        d.event);
+    return visit_event<idempotency_key>(d.event, [&](const auto& e) -> idempotency_key {
+        using E = std::remove_cvref_t<decltype(e)>;
+        if constexpr (std::is_same_v<E, transcription_complete_v1>) {
+            return idempotency_key_for(e, raw_body);
+        } else if constexpr (std::is_same_v<E, unknown_event>) {
+            return idempotency_key_for(e, d.version, raw_body);
+        } else {
+            return idempotency_key_for(e);
+        }
+    });
 }
 
-/// The keys to claim for one delivery, in order: `delivery` (v2 only: the Svix message id, stable across
-/// Svix's retries; check it before parsing if you like) then `payload` (the event's canonical key, which
-/// also catches manual resends, as they carry a new message id).
-struct delivery_keys {
-    std::optional<idempotency_key> delivery;
-    idempotency_key payload;
-};
-
-/// Both keys of a delivery. `message_id` is the `svix-id` / `webhook-id` header (empty for v1).
+/// Both keys of a delivery (claim them with claim_delivery, idempotency/delivery.hpp). `message_id` is the
+/// `svix-id` / `webhook-id` header, e.g. verified_body::delivery_id() (empty for v1).
 [[nodiscard]] inline delivery_keys delivery_keys_for(const delivery& d, std::string_view raw_body,
                                                      std::string_view message_id = {})
 {

@@ -16,6 +16,7 @@
 // idempotency_store concept), so it survives restarts and works across processes with a durable store.
 // See docs/idempotency.md.
 
+#include <meetingbaas/core/clock.hpp>
 #include <meetingbaas/core/error.hpp>
 #include <meetingbaas/core/result.hpp>
 #include <meetingbaas/core/timestamp.hpp>
@@ -28,7 +29,6 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,14 +36,6 @@
 #include <utility>
 
 namespace meetingbaas::inline v0 {
-
-/// A wall clock for idempotency records: `c.now()` returns a system_clock time point. Records must expire
-/// at the same instant for every process sharing a store, so steady_clock does not qualify.
-/// std::chrono::system_clock qualifies; tests pass a manual clock.
-template <class C>
-concept idempotency_clock = requires(const C& c) {
-    { c.now() } -> std::convertible_to<std::chrono::system_clock::time_point>;
-};
 
 // ---------------------------------------------------------------------------------------------------------
 // Retention and lease defaults, derived from the senders' retry horizons.
@@ -164,12 +156,19 @@ struct begin_outcome {
 
 /// The idempotency state machine over a store. Holds a reference to the store (which must outlive it) and
 /// a copy of the clock. Thread-safe when the store is (every store of this library is): one guard may be
-/// shared by all workers. Create it with make_idempotency_guard().
-template <idempotency_store Store, idempotency_clock Clock = std::chrono::system_clock>
+/// shared by all workers. Construct it from a store (default options), or with create() /
+/// make_idempotency_guard(store, options) to choose the lease and retention.
+template <idempotency_store Store, wall_clock Clock = std::chrono::system_clock>
 class idempotency_guard {
 public:
-    /// Errors: errc::invalid_argument when validate(options) fails.
-    [[nodiscard]] static result<idempotency_guard> create(Store& store, idempotency_options options = {},
+    /// A guard with the default options (lease 2 min, retention 72 h, 8 attempts): they are valid, so this
+    /// cannot fail. With CTAD: `meetingbaas::idempotency_guard guard{store};`.
+    explicit idempotency_guard(Store& store, Clock clock = Clock{})
+        : idempotency_guard(store, idempotency_options{}, std::move(clock))
+    {}
+
+    /// A guard with your options. Errors: errc::invalid_argument when validate(options) fails.
+    [[nodiscard]] static result<idempotency_guard> create(Store& store, idempotency_options options,
                                                           Clock clock = Clock{})
     {
         if (auto ok = validate(options); !ok) return std::move(ok).error();
@@ -367,10 +366,19 @@ private:
     std::unique_ptr<fence_counter[]> counters_;
 };
 
-/// Creates a guard, deducing the store and clock types. Errors: errc::invalid_argument (see validate()).
-template <idempotency_store Store, idempotency_clock Clock = std::chrono::system_clock>
+/// A guard with the default options, deducing the store and clock types. Cannot fail (the same as
+/// `idempotency_guard guard{store, clock};`).
+template <idempotency_store Store, wall_clock Clock = std::chrono::system_clock>
+[[nodiscard]] idempotency_guard<Store, Clock> make_idempotency_guard(Store& store, Clock clock = Clock{})
+{
+    return idempotency_guard<Store, Clock>(store, std::move(clock));
+}
+
+/// A guard with your options, deducing the store and clock types. Errors: errc::invalid_argument (see
+/// validate()): only options can be wrong, so only this overload returns a result.
+template <idempotency_store Store, wall_clock Clock = std::chrono::system_clock>
 [[nodiscard]] result<idempotency_guard<Store, Clock>>
-make_idempotency_guard(Store& store, idempotency_options options = {}, Clock clock = Clock{})
+make_idempotency_guard(Store& store, idempotency_options options, Clock clock = Clock{})
 {
     return idempotency_guard<Store, Clock>::create(store, options, std::move(clock));
 }

@@ -368,6 +368,15 @@ inline std::string_view payload_namespace(api_version v) noexcept
     return make_key("mb2.delivery", message_id);
 }
 
+/// The keys to claim for one delivery, in order: `delivery` (v2 only: the Svix message id, stable across
+/// Svix's retries; it can be checked before parsing) then `payload` (the event's canonical key, which also
+/// catches manual resends, as they carry a new message id). claim_delivery (idempotency/delivery.hpp) claims
+/// both in one call; delivery_keys_for (idempotency/event_keys.hpp) computes them for a parsed delivery.
+struct delivery_keys {
+    std::optional<idempotency_key> delivery;
+    idempotency_key payload;
+};
+
 /// v1 `calendar.sync_events`: calendar, sync time normalized to UTC microseconds, and the digest of the
 /// sorted affected event uuids (nullopt = the field was missing or null: "unknown set", which is distinct
 /// from an empty set). Two syncs sharing a timestamp but touching different events get different keys.
