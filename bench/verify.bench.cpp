@@ -7,6 +7,7 @@
 #include <meetingbaas/auth/authenticity.hpp>
 #include <meetingbaas/auth/detail/base64.hpp>
 #include <meetingbaas/auth/hmac.hpp>
+#include <meetingbaas/auth/signer.hpp>
 #include <meetingbaas/core/detail/sha256.hpp>
 #include <meetingbaas/core/headers.hpp>
 
@@ -37,12 +38,11 @@ std::string make_body(std::size_t size)
 
 meetingbaas::http_headers headers_for(std::string_view body)
 {
-    const auto key = meetingbaas::detail::base64_decode(secret.substr(6));
-    std::string content(id);
-    content.append(".").append(ts).append(".").append(body);
-    const auto mac = meetingbaas::detail::hmac_sha256(*key, content);
-    const std::string sig = "v1," + meetingbaas::detail::base64_encode(std::span<const std::uint8_t>(*mac));
-    return {{"svix-id", std::string(id)}, {"svix-timestamp", std::string(ts)}, {"svix-signature", sig}};
+    const auto signer = meetingbaas::svix_signer::from_secret(secret);
+    if (!signer) std::abort();
+    auto headers = signer->sign(id, now, body);
+    if (!headers || headers->timestamp != ts) std::abort();
+    return headers->to_headers();
 }
 
 template <class Backend>
