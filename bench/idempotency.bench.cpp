@@ -88,14 +88,13 @@ void BM_seed_mutex_unordered_set(benchmark::State& state)
 
 void BM_memory_store_begin_complete(benchmark::State& state)
 {
-    auto guard = mb::make_idempotency_guard(*g_store);
-    if (!guard) std::abort();
+    mb::idempotency_guard guard{*g_store};
     const auto& keys = g_keys[static_cast<std::size_t>(state.thread_index())];
     std::size_t i = 0;
     for (auto _ : state) {
-        auto begun = guard->begin(keys[i++]);
+        auto begun = guard.begin(keys[i++]);
         if (!begun || !begun->acquired()) std::abort();
-        auto done = guard->complete(begun->claim);
+        auto done = guard.complete(begun->claim);
         if (!done) std::abort();
     }
     state.SetItemsProcessed(state.iterations());
@@ -142,10 +141,10 @@ void BM_bytes_per_key_memory_store(benchmark::State& state)
     for (auto _ : state) {
         const auto before = heap_in_use();
         auto store = std::make_unique<mb::memory_idempotency_store>();
-        auto guard = mb::make_idempotency_guard(*store);
+        mb::idempotency_guard guard{*store};
         for (const auto& k : keys[0]) {
-            auto begun = guard->begin(k);
-            if (!begun || !guard->complete(begun->claim)) std::abort();
+            auto begun = guard.begin(k);
+            if (!begun || !guard.complete(begun->claim)) std::abort();
         }
         state.counters["bytes_per_key"] =
             static_cast<double>(heap_in_use() - before) / static_cast<double>(keys[0].size());
@@ -172,13 +171,12 @@ void BM_sqlite_store_begin_complete(benchmark::State& state)
     auto store = mb::sqlite_idempotency_store::open(
         path, {.wal = true, .synchronous = mb::sqlite::synchronous_mode::normal});
     if (!store) std::abort();
-    auto guard = mb::make_idempotency_guard(*store);
-    if (!guard) std::abort();
+    mb::idempotency_guard guard{*store};
     std::int64_t i = 0;
     for (auto _ : state) {
-        auto begun = guard->begin(mb::svix_delivery_key("msg_2mQw8ZrT4vKp9XcN1b_" + std::to_string(i++)));
+        auto begun = guard.begin(mb::svix_delivery_key("msg_2mQw8ZrT4vKp9XcN1b_" + std::to_string(i++)));
         if (!begun || !begun->acquired()) std::abort();
-        if (!guard->complete(begun->claim)) std::abort();
+        if (!guard.complete(begun->claim)) std::abort();
     }
     state.SetItemsProcessed(state.iterations());
 }

@@ -229,15 +229,15 @@ int main()
     mb::webhook_verifier verifier;
     verifier.accept_v1(*mb::api_key_keyring::from_keys({api_key}));
     mb::memory_idempotency_store store;
-    auto guard = *mb::make_idempotency_guard(store);
+    mb::idempotency_guard guard{store};
     mb::in_memory_job_queue<> queue;
     mb::receiver_options options;
     options.duplicate_wait = 0ms;  // never block the event loop
     std::function<void()> wake;    // set below: runs the dispatcher soon
     auto post_wake = [&io, &wake] { asio::post(io, [&wake] { wake(); }); };
-    mb::webhook_receiver<mb::webhook_verifier, decltype(guard), mb::in_memory_job_queue<>,
-                         mb::ignore_other_events, decltype(post_wake)>
-        receiver(verifier, guard, queue, options, {}, post_wake);
+    mb::webhook_receiver receiver{
+        mb::receiver_deps{.verifier = verifier, .guard = guard, .queue = queue, .notify = post_wake},
+        options};
     int accepted = 0;
     int duplicates = 0;
     http_server hooks(io, [&](const http::request<http::string_body>& req) {

@@ -24,18 +24,16 @@ int main()
             std::printf("%s\n", mb::to_string(store.error()).c_str());
             return 1;
         }
-        auto guard = mb::make_idempotency_guard(*store);
-        if (!guard) return 1;
-        auto begun = guard->begin(key);
+        mb::idempotency_guard guard{*store};  // default options: lease 2 min, retention 72 h
+        auto begun = guard.begin(key);
         if (!begun || !begun->acquired()) return 1;
         std::printf("scheduling the bot once: %s\n", key.str().c_str());
-        if (!guard->complete(begun->claim, mb::work_outcome::applied, "bot_id=6c1a...")) return 1;
+        if (!guard.complete(begun->claim, mb::work_outcome::applied, "bot_id=6c1a...")) return 1;
     }
     auto store = mb::sqlite_idempotency_store::open(path);  // "after a restart"
     if (!store) return 1;
-    auto guard = mb::make_idempotency_guard(*store);
-    if (!guard) return 1;
-    auto again = guard->begin(key);
+    mb::idempotency_guard guard{*store};
+    auto again = guard.begin(key);
     if (!again || again->status != mb::begin_status::completed) return 1;
     std::printf("after the restart: already %s, outcome \"%s\"\n",
                 mb::to_string(again->record->outcome).data(), again->record->outcome_data.c_str());

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
-// Deduplicating webhook deliveries: the canonical key of each event, a lease-and-fence claim, the stored
-// outcome replayed for duplicates, and a crashed worker's claim taken over.
+// Deduplicating webhook deliveries: claim_delivery holds a delivery's keys (the Svix message id and the
+// event's canonical payload key) with a lease and a fence, a duplicate replays the stored outcome, a manual
+// resend (new message id, new sent_at) is recognised as a duplicate, and a crashed worker's claim is taken
+// over once its lease ends.
 #include <meetingbaas/events/event.hpp>
+#include <meetingbaas/idempotency/delivery.hpp>
 #include <meetingbaas/idempotency/event_keys.hpp>
 #include <meetingbaas/idempotency/guard.hpp>
 #include <meetingbaas/idempotency/memory_store.hpp>
@@ -11,6 +14,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <string_view>
 
 namespace mb = meetingbaas;
 using namespace std::chrono_literals;
@@ -29,28 +33,33 @@ struct example_clock {
     [[nodiscard]] std::chrono::system_clock::time_point now() const { return *current; }
 };
 
-// What a receiver does with one delivery. Returns the HTTP status to answer with.
+// What a receiver does with one (already verified) delivery. `message_id` is the svix-id header, empty for
+// v1. Returns the HTTP status to answer with.
 template <class Guard>
-int handle(Guard& guard, const std::string& body, bool crash_midway = false)
+int handle(Guard& guard, const std::string& body, std::string_view message_id, bool crash_midway = false)
 {
     auto parsed = mb::parse_delivery(body);
     if (!parsed) return 400;
-    auto begun = guard.begin(mb::idempotency_key_for(*parsed, body), mb::fingerprint_body(body));
-    if (!begun) return 503;  // the store failed: let the sender retry
-    switch (begun->status) {
-        case mb::begin_status::acquired: break;
-        case mb::begin_status::completed:
-            std::printf("  duplicate of a completed delivery: replay \"%s\"\n",
-                        begun->record->outcome_data.c_str());
+    auto claimed = mb::claim_delivery(guard, mb::delivery_keys_for(*parsed, body, message_id),
+                                      mb::fingerprint_body(body));
+    if (!claimed) return 503;  // the store failed: let the sender retry
+    switch (claimed->status) {
+        case mb::delivery_status::acquired: break;
+        case mb::delivery_status::duplicate:  // this message again, or the same event in a resend
+            std::printf("  duplicate (by its %s key): replay \"%s\"\n",
+                        std::string(mb::to_string(claimed->decided_by)).c_str(),
+                        claimed->record ? claimed->record->outcome_data.c_str() : "");
             return 200;
-        case mb::begin_status::in_progress: return 409;
-        case mb::begin_status::mismatch: return 422;
+        case mb::delivery_status::in_progress: return 409;  // another copy is running: retry later
+        case mb::delivery_status::conflict: return 422;     // one message id, two bodies
     }
-    if (begun->claim.took_over) std::printf("  took over a crashed worker's claim (fence bumped)\n");
-    std::printf("  processing %s (fence %llu)\n", begun->claim.key.str().c_str(),
-                static_cast<unsigned long long>(begun->claim.fence));
-    if (crash_midway) return 500;  // the worker dies: neither complete() nor release()
-    if (!guard.complete(begun->claim, mb::work_outcome::applied, "scheduled 3 bots")) return 503;
+    if (claimed->claim.payload.took_over)
+        std::printf("  took over a crashed worker's claim (fence bumped)\n");
+    std::printf("  processing %s (fence %llu)\n", claimed->claim.payload.key.str().c_str(),
+                static_cast<unsigned long long>(claimed->claim.payload.fence));
+    if (crash_midway) return 500;  // the worker dies: neither complete nor release
+    if (!mb::complete_delivery(guard, claimed->claim, mb::work_outcome::applied, "scheduled 3 bots"))
+        return 503;
     return 200;
 }
 
@@ -62,6 +71,14 @@ int main()
     const std::string sync = read_file(dir + "/v1.calendar.sync_events.json");
     const std::string completed = read_file(dir + "/v2.bot.completed.json");
     if (sync.empty() || completed.empty()) return 1;
+    // A manual resend of the same bot.completed: a new Svix message whose sent_at (and pre-signed URLs)
+    // differ.
+    std::string resend = completed;
+    if (const auto at = resend.find("\"sent_at\": \"2026-"); at != std::string::npos) {
+        resend.replace(at + 12, 4, "2027");
+    } else {
+        return 1;
+    }
 
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now();
     mb::memory_idempotency_store store;
@@ -69,19 +86,22 @@ int main()
                                             example_clock{&now});
     if (!guard) return 1;
 
-    std::printf("first delivery:\n");
-    if (handle(*guard, sync) != 200) return 1;
-    std::printf("redelivery:\n");
-    if (handle(*guard, sync) != 200) return 1;
+    std::printf("v1 delivery:\n");
+    if (handle(*guard, sync, "") != 200) return 1;
+    std::printf("its redelivery:\n");
+    if (handle(*guard, sync, "") != 200) return 1;
 
-    std::printf("a worker crashes while processing:\n");
-    if (handle(*guard, completed, /*crash_midway=*/true) != 500) return 1;
-    std::printf("the sender retries 10 s later:\n");
+    std::printf("v2 delivery, a worker crashes while processing:\n");
+    if (handle(*guard, completed, "msg_2mQw8ZrT4vKp9XcN1bYs7LdE3hA", /*crash_midway=*/true) != 500) return 1;
+    std::printf("Svix retries 10 s later:\n");
     now += 10s;
-    if (handle(*guard, completed) != 409) return 1;  // the lease still runs
+    if (handle(*guard, completed, "msg_2mQw8ZrT4vKp9XcN1bYs7LdE3hA") != 409)
+        return 1;  // the lease still runs
     std::printf("  409: in progress\nand again after the lease expired:\n");
     now += 5min;
-    if (handle(*guard, completed) != 200) return 1;
+    if (handle(*guard, completed, "msg_2mQw8ZrT4vKp9XcN1bYs7LdE3hA") != 200) return 1;
+    std::printf("a manual resend (new svix-id, new sent_at):\n");
+    if (handle(*guard, resend, "msg_3pRt9YsU5wLq0YdO2cZt8MeF4iB") != 200) return 1;
     std::printf("done\n");
     return 0;
 }

@@ -47,7 +47,7 @@ struct harness {
     sync_test::fake_calendar api;
     meetingbaas::memory_idempotency_store store;
     meetingbaas::idempotency_guard<meetingbaas::memory_idempotency_store, sync_test::manual_clock> guard =
-        *meetingbaas::make_idempotency_guard(store, {}, clock);
+        meetingbaas::make_idempotency_guard(store, clock);
     meetingbaas::in_memory_event_state state;
     meetingbaas::event_locks locks;
     meetingbaas::sync_metrics metrics;
@@ -418,7 +418,7 @@ TEST_CASE("sync_worker threads racing over duplicate jobs POST once per event", 
                            "2026-09-14T08:00:00Z", "https://meet.google.com/x-" + std::to_string(i)));
     }
     meetingbaas::memory_idempotency_store store;
-    auto guard = *meetingbaas::make_idempotency_guard(store);
+    meetingbaas::idempotency_guard guard{store};
     meetingbaas::in_memory_event_state state;
     meetingbaas::event_locks locks;
     meetingbaas::in_memory_job_queue<> q;
