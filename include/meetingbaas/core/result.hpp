@@ -4,10 +4,9 @@
 #include <meetingbaas/core/error.hpp>
 
 #include <concepts>
-#include <functional>
+#include <new>
 #include <type_traits>
 #include <utility>
-#include <variant>
 
 namespace meetingbaas::inline v0 {
 
@@ -43,36 +42,74 @@ public:
 
     template <class U = T>
         requires std::is_constructible_v<T, U&&> && (!std::is_same_v<std::remove_cvref_t<U>, result>) &&
-                 (!std::is_same_v<std::remove_cvref_t<U>, error_type>)
+                     (!std::is_same_v<std::remove_cvref_t<U>, error_type>)
     constexpr result(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>)  // NOLINT(*-explicit-*)
-        : state_(std::in_place_index<0>, std::forward<U>(value))
+        : value_(std::forward<U>(value)), has_value_(true)
     {}
 
     template <class G = error_type>
         requires std::is_same_v<std::remove_cvref_t<G>, error_type> && (!std::is_constructible_v<T, G &&>)
     constexpr result(G&& e) noexcept(
         std::is_nothrow_constructible_v<error_type, G&&>)  // NOLINT(*-explicit-*)
-        : state_(std::in_place_index<1>, std::forward<G>(e))
+        : error_(std::forward<G>(e)), has_value_(false)
     {}
 
     template <class G>
         requires std::is_constructible_v<error_type, G&&>
     constexpr result(unexpected<G> e) noexcept(std::is_nothrow_constructible_v<error_type, G&&>)  // NOLINT
-        : state_(std::in_place_index<1>, std::move(e).error())
+        : error_(std::move(e).error()), has_value_(false)
     {}
 
-    [[nodiscard]] constexpr bool has_value() const noexcept { return state_.index() == 0; }
+    // A hand-written tagged union rather than std::variant<T, E>: the library instantiates result for dozens
+    // of types, and libstdc++'s variant generates visitation tables for every special member of each, which
+    // was a large share of the headers' compile time.
+    result(const result& other) noexcept(std::is_nothrow_copy_constructible_v<T> &&
+                                         std::is_nothrow_copy_constructible_v<error_type>)
+        : has_value_(other.has_value_)
+    {
+        if (has_value_) {
+            ::new (static_cast<void*>(__builtin_addressof(value_))) T(other.value_);
+        } else {
+            ::new (static_cast<void*>(__builtin_addressof(error_))) error_type(other.error_);
+        }
+    }
+    result(result&& other) noexcept(std::is_nothrow_move_constructible_v<T> &&
+                                    std::is_nothrow_move_constructible_v<error_type>)
+        : has_value_(other.has_value_)
+    {
+        if (has_value_) {
+            ::new (static_cast<void*>(__builtin_addressof(value_))) T(std::move(other.value_));
+        } else {
+            ::new (static_cast<void*>(__builtin_addressof(error_))) error_type(std::move(other.error_));
+        }
+    }
+    result& operator=(const result& other)
+    {
+        if (this != &other) assign(result(other));
+        return *this;
+    }
+    result& operator=(result&& other) noexcept(std::is_nothrow_move_constructible_v<T> &&
+                                               std::is_nothrow_move_constructible_v<error_type> &&
+                                               std::is_nothrow_move_assignable_v<T> &&
+                                               std::is_nothrow_move_assignable_v<error_type>)
+    {
+        if (this != &other) assign(std::move(other));
+        return *this;
+    }
+    constexpr ~result() { destroy(); }
+
+    [[nodiscard]] constexpr bool has_value() const noexcept { return has_value_; }
     constexpr explicit operator bool() const noexcept { return has_value(); }
 
-    constexpr T& operator*() & noexcept { return *std::get_if<0>(&state_); }
-    constexpr const T& operator*() const& noexcept { return *std::get_if<0>(&state_); }
-    constexpr T&& operator*() && noexcept { return std::move(*std::get_if<0>(&state_)); }
-    constexpr T* operator->() noexcept { return std::get_if<0>(&state_); }
-    constexpr const T* operator->() const noexcept { return std::get_if<0>(&state_); }
+    constexpr T& operator*() & noexcept { return value_; }
+    constexpr const T& operator*() const& noexcept { return value_; }
+    constexpr T&& operator*() && noexcept { return std::move(value_); }
+    constexpr T* operator->() noexcept { return __builtin_addressof(value_); }
+    constexpr const T* operator->() const noexcept { return __builtin_addressof(value_); }
 
-    constexpr const error_type& error() const& noexcept { return *std::get_if<1>(&state_); }
-    constexpr error_type& error() & noexcept { return *std::get_if<1>(&state_); }
-    constexpr error_type&& error() && noexcept { return std::move(*std::get_if<1>(&state_)); }
+    constexpr const error_type& error() const& noexcept { return error_; }
+    constexpr error_type& error() & noexcept { return error_; }
+    constexpr error_type&& error() && noexcept { return std::move(error_); }
 
     template <class U>
     constexpr T value_or(U&& fallback) const&
@@ -90,14 +127,14 @@ public:
     constexpr auto and_then(F&& f) const&
     {
         using R = std::remove_cvref_t<std::invoke_result_t<F, const T&>>;
-        if (has_value()) return std::invoke(std::forward<F>(f), **this);
+        if (has_value()) return std::forward<F>(f)(**this);
         return R(unexpected<error_type>(error()));
     }
     template <class F>
     constexpr auto and_then(F&& f) &&
     {
         using R = std::remove_cvref_t<std::invoke_result_t<F, T&&>>;
-        if (has_value()) return std::invoke(std::forward<F>(f), std::move(**this));
+        if (has_value()) return std::forward<F>(f)(std::move(**this));
         return R(unexpected<error_type>(std::move(*this).error()));
     }
 
@@ -106,12 +143,42 @@ public:
     constexpr auto transform(F&& f) const&
     {
         using U = std::remove_cv_t<std::invoke_result_t<F, const T&>>;
-        if (has_value()) return result<U, error_type>(std::invoke(std::forward<F>(f), **this));
+        if (has_value()) return result<U, error_type>(std::forward<F>(f)(**this));
         return result<U, error_type>(unexpected<error_type>(error()));
     }
 
 private:
-    std::variant<T, error_type> state_;
+    constexpr void destroy() noexcept
+    {
+        if (has_value_) {
+            value_.~T();
+        } else {
+            error_.~error_type();
+        }
+    }
+    // `from` is a temporary or a moved-from operand: its alternatives are moved into this one.
+    void assign(result&& from)
+    {
+        if (has_value_ && from.has_value_) {
+            value_ = std::move(from.value_);
+        } else if (!has_value_ && !from.has_value_) {
+            error_ = std::move(from.error_);
+        } else {
+            destroy();
+            has_value_ = from.has_value_;
+            if (has_value_) {
+                ::new (static_cast<void*>(__builtin_addressof(value_))) T(std::move(from.value_));
+            } else {
+                ::new (static_cast<void*>(__builtin_addressof(error_))) error_type(std::move(from.error_));
+            }
+        }
+    }
+
+    union {
+        T value_;
+        error_type error_;
+    };
+    bool has_value_;
 };
 
 /// result<void, E>: success carries nothing.

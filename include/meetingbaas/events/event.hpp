@@ -450,13 +450,16 @@ struct event_registry<std::variant<Es...>> {
 
     /// Every wire name, in any_event order (a name shared by two types appears twice; the first wins).
     static constexpr std::array<wire_name, size> names = make(std::index_sequence_for<Es...>{});
-
-    /// Decoded `data` of a known event: index alternative + 1 holds wire_data<alternative>::type.
-    using data = std::variant<std::monostate, typename wire_data<Es>::type...>;
 };
 
 using registry = event_registry<any_event>;
-using data_variant = registry::data;
+
+/// Where the `data` of a known event is decoded: straight into the delivery's event, or, for the two
+/// `bot.status_change` types, into status_change (the version is decided afterwards).
+struct decoded_delivery {
+    delivery out;
+    status_change_data status_change;
+};
 using kind_mask = std::uint64_t;
 static_assert(registry::size <= 64, "kind_mask has one bit per wire name");
 
@@ -489,19 +492,22 @@ constexpr kind_mask kinds_of() noexcept
 
 /// Decodes `data` as alternative A of any_event (A's discriminator set from the name first).
 template <std::size_t A>
-bool decode_alternative(json_reader& r, std::size_t name_index, data_variant& out)
+bool decode_alternative(json_reader& r, std::size_t name_index, decoded_delivery& d)
 {
     using E = std::variant_alternative_t<A, any_event>;
-    if constexpr (webhook_event<E>) {
-        auto& w = out.template emplace<A + 1>();
+    if constexpr (std::is_same_v<typename wire_data<E>::type, status_change_data>) {
+        static_cast<void>(name_index);
+        return read_value(r, d.status_change);
+    } else if constexpr (webhook_event<E>) {
+        auto& e = d.out.event.template emplace<A>();
         if constexpr (requires { event_traits<E>::discriminator; }) {
-            using D = std::remove_cvref_t<decltype(w.*event_traits<E>::discriminator)>;
-            w.*event_traits<E>::discriminator = static_cast<D>(name_index);
+            using D = std::remove_cvref_t<decltype(e.*event_traits<E>::discriminator)>;
+            e.*event_traits<E>::discriminator = static_cast<D>(name_index);
         }
-        return read_value(r, w);
+        return read_value(r, e);
     } else {
         static_cast<void>(name_index);
-        static_cast<void>(out);
+        static_cast<void>(d);
         return r.skip_value();  // not reached: unknown events keep their raw data
     }
 }
@@ -526,51 +532,46 @@ struct envelope_facts {
     std::optional<timestamp> sent_at;
 };
 
-/// Moves the decoded data of alternative A into `out`, with the envelope applied.
+/// Completes the decoded alternative A: the envelope applied, the version set.
 template <std::size_t A>
-void finish_alternative(data_variant& data, envelope_facts& env, delivery& out)
+void finish_alternative(decoded_delivery& d, envelope_facts& env)
 {
     using E = std::variant_alternative_t<A, any_event>;
-    if constexpr (webhook_event<E>) {
-        auto& w = *std::get_if<A + 1>(&data);
-        if constexpr (std::is_same_v<typename wire_data<E>::type, status_change_data>) {
-            // One wire name, two versions: the delivery's version decides, else the body's shape (an
-            // `event_id` in data or a top-level `extra` is v2).
-            const bool v2 = env.hint == api_version::v2 ||
-                            (env.hint == api_version::unknown && (w.saw_event_id || env.have_extra));
-            apply_envelope(w.event, env.extra, env.sent_at);
-            if (v2) {
-                out.version = api_version::v2;
-                out.event = std::move(w.event);
-            } else {
-                out.version = api_version::v1;
-                out.event = bot_status_change_v1{std::move(w.event.bot_id), std::move(w.event.status),
-                                                 std::move(w.event.extra)};
-            }
+    if constexpr (std::is_same_v<typename wire_data<E>::type, status_change_data>) {
+        // One wire name, two versions: the delivery's version decides, else the body's shape (an
+        // `event_id` in data or a top-level `extra` is v2).
+        auto& sc = d.status_change;
+        const bool v2 = env.hint == api_version::v2 ||
+                        (env.hint == api_version::unknown && (sc.saw_event_id || env.have_extra));
+        apply_envelope(sc.event, env.extra, env.sent_at);
+        if (v2) {
+            d.out.version = api_version::v2;
+            d.out.event = std::move(sc.event);
         } else {
-            apply_envelope(w, env.extra, env.sent_at);
-            out.version = event_traits<E>::version;
-            out.event.template emplace<A>(std::move(w));
+            d.out.version = api_version::v1;
+            d.out.event = bot_status_change_v1{std::move(sc.event.bot_id), std::move(sc.event.status),
+                                               std::move(sc.event.extra)};
         }
+    } else if constexpr (webhook_event<E>) {
+        if (auto* e = std::get_if<A>(&d.out.event)) apply_envelope(*e, env.extra, env.sent_at);
+        d.out.version = event_traits<E>::version;
     } else {
-        static_cast<void>(data);
+        static_cast<void>(d);
         static_cast<void>(env);
-        static_cast<void>(out);
     }
 }
 
 template <std::size_t... A>
 constexpr auto make_decoders(std::index_sequence<A...>) noexcept
 {
-    return std::array<bool (*)(json_reader&, std::size_t, data_variant&), sizeof...(A)>{
+    return std::array<bool (*)(json_reader&, std::size_t, decoded_delivery&), sizeof...(A)>{
         &decode_alternative<A>...};
 }
 
 template <std::size_t... A>
 constexpr auto make_finishers(std::index_sequence<A...>) noexcept
 {
-    return std::array<void (*)(data_variant&, envelope_facts&, delivery&), sizeof...(A)>{
-        &finish_alternative<A>...};
+    return std::array<void (*)(decoded_delivery&, envelope_facts&), sizeof...(A)>{&finish_alternative<A>...};
 }
 
 inline constexpr auto alternative_decoders =
@@ -579,7 +580,7 @@ inline constexpr auto alternative_finishers =
     make_finishers(std::make_index_sequence<std::variant_size_v<any_event>>{});
 
 /// Decodes the `data` of the event `kind` (an index in registry::names).
-inline bool decode_data(json_reader& r, std::size_t kind, data_variant& out)
+inline bool decode_data(json_reader& r, std::size_t kind, decoded_delivery& out)
 {
     if (kind >= registry::size) return true;
     const wire_name& w = registry::names[kind];
@@ -619,7 +620,7 @@ inline result<delivery> parse_delivery_impl(std::string_view body, const parse_o
     envelope_facts env;
     env.hint = hint;
     bool have_sent_at = false;
-    data_variant data;
+    decoded_delivery data;
     std::optional<raw_json> unknown_data;
 
     auto on_data = [&](json_reader& rd) -> bool {
@@ -675,14 +676,13 @@ inline result<delivery> parse_delivery_impl(std::string_view body, const parse_o
         }
     }
 
-    delivery out;
-    out.version = hint;
+    data.out.version = hint;
     if (kind == unknown_kind) {
-        out.event = unknown_event{std::move(type), std::move(unknown_data), std::move(env.extra)};
-        return out;
+        data.out.event = unknown_event{std::move(type), std::move(unknown_data), std::move(env.extra)};
+        return std::move(data.out);
     }
-    alternative_finishers[registry::names[kind].alternative](data, env, out);
-    return out;
+    alternative_finishers[registry::names[kind].alternative](data, env);
+    return std::move(data.out);
 }
 
 inline std::string_view as_chars(std::span<const std::byte> bytes) noexcept

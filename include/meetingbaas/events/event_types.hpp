@@ -6,6 +6,7 @@
 // event, its wire name, and which fields can be missing.
 
 #include <meetingbaas/core/api_version.hpp>
+#include <meetingbaas/core/assert.hpp>
 #include <meetingbaas/core/timestamp.hpp>
 #include <meetingbaas/events/enums.hpp>
 
@@ -282,7 +283,7 @@ struct unknown_event {
 // event_name() and the receiver's routing derive from these; docs/design.md, "Adding an event", lists the
 // two other places a new event needs (its field decoder and its idempotency key).
 
-/// Every event a delivery can hold. Visit it with std::visit. unknown_event stays last.
+/// Every event a delivery can hold. Visit it with std::visit or visit_event. unknown_event stays last.
 using any_event = std::variant<calendar_sync_events, bot_status_change_v1, bot_complete_v1, bot_failed_v1,
                                transcription_complete_v1, bot_status_change_v2, bot_completed_v2,
                                bot_failed_v2, bot_chat_message_v2, calendar_connection_v2,
@@ -424,6 +425,33 @@ inline constexpr auto event_name_table =
     make_event_name_table(std::make_index_sequence<std::variant_size_v<any_event>>{});
 
 }  // namespace detail
+
+namespace detail {
+
+template <class R, class F, std::size_t I>
+R call_with_alternative(const any_event& e, F& f)
+{
+    return f(*std::get_if<I>(&e));
+}
+
+template <class R, class F, std::size_t... I>
+R visit_event(const any_event& e, F& f, std::index_sequence<I...>)
+{
+    static constexpr R (*table[])(const any_event&, F&) = {&call_with_alternative<R, F, I>...};
+    return table[e.index()](e, f);
+}
+
+}  // namespace detail
+
+/// Calls f with the alternative `e` holds and returns its result as R: std::visit for any_event, through a
+/// table of function pointers, which costs far less to compile than libstdc++'s std::visit.
+/// Precondition: !e.valueless_by_exception() (checked with MEETINGBAAS_ASSERT).
+template <class R, class F>
+R visit_event(const any_event& e, F&& f)
+{
+    MEETINGBAAS_ASSERT(!e.valueless_by_exception());
+    return detail::visit_event<R>(e, f, std::make_index_sequence<std::variant_size_v<any_event>>{});
+}
 
 /// The wire name of an event (`"calendar.sync_events"`, `"calendar.event_updated"`, or an unknown
 /// event's own type); empty for a valueless variant. The view refers to static storage, or into `e` for
