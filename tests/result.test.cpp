@@ -5,7 +5,9 @@
 
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace {
 meetingbaas::result<int> half(int x)
@@ -63,4 +65,53 @@ TEST_CASE("result observers are noexcept", "[result]")
     STATIC_REQUIRE(noexcept(std::declval<const meetingbaas::result<int>&>().has_value()));
     STATIC_REQUIRE(noexcept(*std::declval<const meetingbaas::result<int>&>()));
     STATIC_REQUIRE(noexcept(std::declval<const meetingbaas::result<int>&>().error()));
+}
+
+// result is a hand-written tagged union (not a std::variant): its special members must keep the value
+// semantics, switch between the two alternatives correctly, and not claim copyability it does not have.
+TEST_CASE("result copies, moves and reassigns across both alternatives", "[result]")
+{
+    using text_result = meetingbaas::result<std::string>;
+    STATIC_REQUIRE(std::is_copy_constructible_v<text_result>);
+    STATIC_REQUIRE(std::is_nothrow_move_constructible_v<text_result>);
+    STATIC_REQUIRE(std::is_move_constructible_v<meetingbaas::result<std::unique_ptr<int>>>);
+    STATIC_REQUIRE_FALSE(std::is_copy_constructible_v<meetingbaas::result<std::unique_ptr<int>>>);
+    STATIC_REQUIRE_FALSE(std::is_copy_assignable_v<meetingbaas::result<std::unique_ptr<int>>>);
+    STATIC_REQUIRE(*meetingbaas::result<int>(7) == 7);  // constexpr construction and access
+
+    const std::string long_value(64, 'v');  // heap-allocated: a wrong destructor call would show under ASan
+    const meetingbaas::error long_error{meetingbaas::errc::conflict, std::string(64, 'w'),
+                                        std::string(64, 'm')};
+    std::vector<text_result> results;
+    for (int i = 0; i < 64; ++i) {
+        if (i % 3 == 0) {
+            results.emplace_back(long_error);
+        } else {
+            results.emplace_back(long_value + std::to_string(i));
+        }
+    }
+    std::vector<text_result> copies = results;  // copy construction (and reallocation moves above)
+    for (std::size_t i = 0; i < copies.size(); ++i)
+        copies[i] = results[copies.size() - 1 - i];  // copy-assign
+    for (std::size_t i = 0; i < copies.size(); ++i) {
+        const text_result& expected = results[copies.size() - 1 - i];
+        REQUIRE(copies[i].has_value() == expected.has_value());
+        if (expected) {
+            CHECK(*copies[i] == *expected);
+        } else {
+            CHECK(copies[i].error().where == expected.error().where);
+        }
+    }
+    text_result a = long_value;
+    text_result b = long_error;
+    a = std::move(b);  // value -> error
+    REQUIRE_FALSE(a.has_value());
+    CHECK(a.error().message == long_error.message);
+    b = text_result(long_value);  // moved-from error -> value
+    REQUIRE(b.has_value());
+    CHECK(*b == long_value);
+    const text_result& same = a;
+    a = same;  // self-assignment keeps the error
+    REQUIRE_FALSE(a.has_value());
+    CHECK(a.error().where == long_error.where);
 }

@@ -65,6 +65,7 @@ public:
     // was a large share of the headers' compile time.
     result(const result& other) noexcept(std::is_nothrow_copy_constructible_v<T> &&
                                          std::is_nothrow_copy_constructible_v<error_type>)
+        requires std::is_copy_constructible_v<T> && std::is_copy_constructible_v<error_type>
         : has_value_(other.has_value_)
     {
         if (has_value_) {
@@ -84,6 +85,7 @@ public:
         }
     }
     result& operator=(const result& other)
+        requires std::is_copy_constructible_v<T> && std::is_copy_constructible_v<error_type>
     {
         if (this != &other) assign(result(other));
         return *this;
