@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Compile-time cost of including our headers, against <nlohmann/json.hpp> alone, measured in one run.
-# Usage: bench/include_cost.sh [compiler] [runs]   (defaults: g++-12, 5)
+# Usage: bench/include_cost.sh [compiler] [runs]   (defaults: g++-12, 5); MEETINGBAAS_SOURCE_DIR=<checkout>
+# measures another checkout's headers with the same script.
 # Each translation unit is `#include <...>` plus an empty main, compiled with `<compiler> -std=c++20 -O0 -c`.
 # Prints, per TU, the median CPU time (user + system: steadier than wall time on a shared machine) and the
 # median wall time, each with its ratio to <nlohmann/json.hpp> alone. The TUs are compiled in turn, round
@@ -11,7 +12,7 @@
 set -euo pipefail
 cxx=${1:-g++-12}
 runs=${2:-5}
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=${MEETINGBAAS_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}  # another checkout: compare versions
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
