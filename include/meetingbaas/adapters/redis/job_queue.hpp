@@ -26,7 +26,7 @@
 // `dead_letter_retention`; jobs without a unique key are deleted when acknowledged. No KEYS or SCAN.
 //
 // Clocks: with Clock = redis::server_time (the default) every time is the server's TIME, so replicas with
-// skewed clocks agree on lease ends; with any queue_clock (tests) the queue's clock is sent with each call.
+// skewed clocks agree on lease ends; with any wall_clock (tests) the queue's clock is sent with each call.
 
 #include <meetingbaas/adapters/redis/clock.hpp>
 #include <meetingbaas/adapters/redis/connection.hpp>
@@ -295,7 +295,7 @@ inline std::optional<std::uint64_t> parse_redis_job_id(std::string_view id) noex
 /// state, so any number of queues in any number of processes may share one Redis queue. Thread-safe when
 /// the connection is.
 template <redis::connection Connection, class Clock = redis::server_time>
-    requires std::same_as<Clock, redis::server_time> || queue_clock<Clock>
+    requires std::same_as<Clock, redis::server_time> || wall_clock<Clock>
 class redis_job_queue {
 public:
     explicit redis_job_queue(Connection connection, redis_queue_options options = {}, Clock clock = Clock{})
