@@ -104,8 +104,10 @@ int main(int argc, char** argv)
 
     mb::webhook_verifier verifier;
     verifier.accept_v1(*mb::api_key_keyring::from_keys({api_key}));
-    mb::webhook_receiver receiver_a(verifier, a->guard, a->queue);
-    mb::webhook_receiver receiver_b(verifier, b->guard, b->queue);
+    mb::webhook_receiver receiver_a{
+        mb::receiver_deps{.verifier = verifier, .guard = a->guard, .queue = a->queue}};
+    mb::webhook_receiver receiver_b{
+        mb::receiver_deps{.verifier = verifier, .guard = b->guard, .queue = b->queue}};
     const mb::http_headers headers{{"Content-Type", "application/json"}, {"X-Meeting-BaaS-API-Key", api_key}};
     const std::string body =
         read_file(std::string(MEETINGBAAS_EXAMPLE_DATA_DIR) + "/v1.calendar.sync_events.json");
