@@ -113,7 +113,7 @@ int main()
     // [v2 worker]
     mb::in_memory_job_queue<> queue;  // sqlite_job_queue in a server: jobs survive a crash
     mb::memory_idempotency_store store;
-    auto guard = mb::make_idempotency_guard(store);
+    mb::idempotency_guard guard{store};  // default options: cannot fail
     mb::in_memory_event_state state;
     mb::event_locks locks;
     mb::sync_metrics metrics;
@@ -122,7 +122,7 @@ int main()
     mb::calendar_sync_options options;
     options.v2_bot.bot_name = "Notetaker";
     mb::calendar_sync_processor processor(mb::calendar_sync_deps{.api = &client,
-                                                                 .guard = *guard,
+                                                                 .guard = guard,
                                                                  .state = state,
                                                                  .locks = locks,
                                                                  .options = options,

@@ -63,8 +63,8 @@ int main(int argc, char** argv)
     if (!limiter) return fail("rate limiter", limiter.error());
 
     // Idempotency leases on the database's clock, so that instances with skewed clocks agree.
-    auto guard = mb::make_idempotency_guard(*store, {}, store->server_clock());
-    if (!guard) return fail("guard", guard.error());
+    // (Default options: this cannot fail, so it returns the guard itself.)
+    auto guard = mb::make_idempotency_guard(*store, store->server_clock());
 
     // A worker: waits on LISTEN/NOTIFY (polling every second as the fallback), leases, processes, settles.
     std::atomic<bool> stop{false};
@@ -108,8 +108,8 @@ int main(int argc, char** argv)
     int accepted = 0;
     int duplicates = 0;
     for (const char* delivery : {"evt-1", "evt-2", "evt-2", "evt-3"}) {
-        auto claim = guard->begin(mb::make_key("delivery", std::string_view(delivery)),
-                                  mb::fingerprint_body(delivery));
+        auto claim =
+            guard.begin(mb::make_key("delivery", std::string_view(delivery)), mb::fingerprint_body(delivery));
         if (!claim) return fail("begin", claim.error());  // the webhook answers 503: nothing was stored
         if (!claim->acquired()) {
             ++duplicates;
@@ -117,7 +117,7 @@ int main(int argc, char** argv)
         }
         auto job = queue->enqueue({"calendar.sync_events", delivery, delivery, std::nullopt});
         if (!job) return fail("enqueue", job.error());
-        if (auto done = guard->complete(claim->claim, mb::work_outcome::applied, "202"); !done) {
+        if (auto done = guard.complete(claim->claim, mb::work_outcome::applied, "202"); !done) {
             return fail("complete", done.error());
         }
         ++accepted;

@@ -787,7 +787,7 @@ TEST_CASE("defaults satisfy their own invariants; a violating configuration is r
 {
     meetingbaas_test::fake_http_client http;
     meetingbaas::memory_idempotency_store store;
-    auto guard = *meetingbaas::make_idempotency_guard(store);
+    meetingbaas::idempotency_guard guard{store};
     meetingbaas::in_memory_event_state state;
     meetingbaas::event_locks locks;
     meetingbaas::in_memory_job_queue<> q;

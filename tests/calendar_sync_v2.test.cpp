@@ -749,13 +749,12 @@ TEST_CASE("the receiver queues every calendar delivery as a job named after its 
     meetingbaas::webhook_verifier verifier;
     verifier.accept_v1(*meetingbaas::api_key_keyring::from_keys({"receiver-key"}));
     meetingbaas::memory_idempotency_store store;
-    auto guard = *meetingbaas::make_idempotency_guard(store);
+    meetingbaas::idempotency_guard guard{store};
     meetingbaas::in_memory_job_queue<> queue;
     int others = 0;
     auto on_other = [&](const meetingbaas::delivery&, const meetingbaas::verified_body&) { ++others; };
-    meetingbaas::webhook_receiver<meetingbaas::webhook_verifier, decltype(guard),
-                                  meetingbaas::in_memory_job_queue<>, decltype(on_other)>
-        rx(verifier, guard, queue, {}, on_other);
+    meetingbaas::webhook_receiver rx{meetingbaas::receiver_deps{
+        .verifier = verifier, .guard = guard, .queue = queue, .on_other = on_other}};
     const meetingbaas::http_headers headers{{"x-meeting-baas-api-key", "receiver-key"}};
     std::vector<std::string> kinds;
     for (const char* file :

@@ -25,6 +25,7 @@
 
 #include <meetingbaas/api/client.hpp>
 #include <meetingbaas/api/models.hpp>
+#include <meetingbaas/core/clock.hpp>
 #include <meetingbaas/core/error.hpp>
 #include <meetingbaas/core/result.hpp>
 #include <meetingbaas/core/timestamp.hpp>
@@ -139,7 +140,7 @@ struct calendar_sync_options {
 ///
 /// `api` is held as given: a pointer (the application owns the client), or a value moved in.
 template <class Api, class Guard, class State, class Policy = default_sync_policy,
-          class Clock = std::chrono::system_clock>
+          wall_clock Clock = std::chrono::system_clock>
 struct calendar_sync_deps {
     Api api;                              ///< an api_client (or any calendar_sync_api / calendar_sync_api_v2)
     Guard& guard;                         ///< idempotency guard for the action keys (shared)
@@ -148,7 +149,7 @@ struct calendar_sync_deps {
     calendar_sync_options options{};      ///< bot configuration, leases
     Policy policy{};                      ///< what to do about one event
     sync_metrics* metrics = nullptr;      ///< counters (optional, shared)
-    [[no_unique_address]] Clock clock{};  ///< wall clock: "now" for decisions and claims
+    [[no_unique_address]] Clock clock{};  ///< a wall_clock (core/clock.hpp): "now" for decisions
 };
 
 /// The idempotency key of one v1 action on one state of an event: `calendar_sync.<action>|<uuid>|<t>`.
@@ -223,7 +224,7 @@ private:
 /// job (every job gets a retry verdict naming the problem, so no work is lost, and sync_worker refuses to
 /// lease for it).
 template <class Api, class Guard, event_state_store State, sync_policy Policy = default_sync_policy,
-          class Clock = std::chrono::system_clock>
+          wall_clock Clock = std::chrono::system_clock>
     requires calendar_sync_api<detail::sync_api_t<Api>> || calendar_sync_api_v2<detail::sync_api_t<Api>>
 class calendar_sync_processor {
     using api_type = detail::sync_api_t<Api>;
@@ -975,8 +976,7 @@ private:
 
     [[nodiscard]] utc_time current_time() const
     {
-        return std::chrono::time_point_cast<std::chrono::microseconds>(
-            std::chrono::system_clock::time_point(clock_.now()));
+        return std::chrono::time_point_cast<std::chrono::microseconds>(wall_now(clock_));
     }
 
     void count(std::atomic<std::uint64_t> sync_counters::* counter) noexcept

@@ -17,6 +17,7 @@
 // The worker renews the job's lease between units of work, so a job with many events never outlives its
 // lease. See docs/calendar-sync.md and docs/retries.md, "Job-level retries".
 
+#include <meetingbaas/core/clock.hpp>
 #include <meetingbaas/core/error.hpp>
 #include <meetingbaas/core/result.hpp>
 #include <meetingbaas/idempotency/guard.hpp>
@@ -97,13 +98,13 @@ struct sync_worker_options {
 ///
 ///     meetingbaas::sync_worker worker(meetingbaas::sync_worker_deps{
 ///         .queue = queue, .processor = processor, .metrics = &metrics});
-template <class Queue, class Processor, class Clock = std::chrono::system_clock>
+template <class Queue, class Processor, wall_clock Clock = std::chrono::system_clock>
 struct sync_worker_deps {
     Queue& queue;
     Processor& processor;
     sync_worker_options options{};
     sync_metrics* metrics = nullptr;
-    [[no_unique_address]] Clock clock{};  ///< wall clock (queue times)
+    [[no_unique_address]] Clock clock{};  ///< a wall_clock (core/clock.hpp): queue times
 };
 
 /// What sync_worker::run_once did.
@@ -145,7 +146,7 @@ private:
 
 /// Leases calendar jobs and settles them. One per thread. A configuration that breaks its own invariants
 /// (validate()) makes run_once() and run() return the error without leasing anything.
-template <job_queue Queue, class Processor, class Clock = std::chrono::system_clock>
+template <job_queue Queue, class Processor, wall_clock Clock = std::chrono::system_clock>
 class sync_worker {
 public:
     using deps_type = sync_worker_deps<Queue, Processor, Clock>;

@@ -21,9 +21,9 @@
 //    not_found in the same round trip.
 //
 // Clock: by default (Clock = pg::server_time) every "now" is the server's statement_timestamp(), so that
-// instances with skewed clocks agree on lease ends. With a queue_clock (tests: a manual clock), its reading
-// is sent instead. retry_later(at) and purge_completed(before) take the caller's times as they are; use
-// pg::server_clock for them when clocks may disagree.
+// instances with skewed clocks agree on lease ends. With a wall_clock (core/clock.hpp; tests: a manual
+// clock), its reading is sent instead. retry_later(at) and purge_completed(before) take the caller's times as
+// they are; use pg::server_clock for them when clocks may disagree.
 //
 // Wake-ups: enqueue, retry_later and requeue_dead_letter NOTIFY the channel "<schema>.jobs" (in the same
 // statement; delivered at commit) when options.notify is set. wait_for_work(timeout) blocks on LISTEN
@@ -41,6 +41,7 @@
 #include <meetingbaas/adapters/postgres/listener.hpp>
 #include <meetingbaas/adapters/postgres/pool.hpp>
 #include <meetingbaas/adapters/postgres/schema.hpp>
+#include <meetingbaas/core/clock.hpp>
 #include <meetingbaas/core/error.hpp>
 #include <meetingbaas/core/result.hpp>
 #include <meetingbaas/sync/job_queue.hpp>
@@ -76,9 +77,9 @@ struct postgres_queue_options {
     pg::connect_function listen_connect{};
 };
 
-/// The job_queue on PostgreSQL. Clock: pg::server_time (default) or a queue_clock.
+/// The job_queue on PostgreSQL. Clock: pg::server_time (default) or a wall_clock.
 template <class Clock = pg::server_time, pg::connection_source Source = pg::pool>
-    requires(queue_clock<Clock> || std::same_as<Clock, pg::server_time>)
+    requires(wall_clock<Clock> || std::same_as<Clock, pg::server_time>)
 class postgres_job_queue {
 public:
     static constexpr int schema_version = 1;

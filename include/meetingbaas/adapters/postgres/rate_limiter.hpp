@@ -26,6 +26,7 @@
 #include <meetingbaas/adapters/postgres/pool.hpp>
 #include <meetingbaas/adapters/postgres/schema.hpp>
 #include <meetingbaas/api/rate_limit.hpp>
+#include <meetingbaas/core/clock.hpp>
 #include <meetingbaas/core/error.hpp>
 #include <meetingbaas/core/result.hpp>
 
@@ -49,9 +50,10 @@ struct postgres_rate_limiter_options {
     rate_limit_options limits{};
 };
 
-/// A write_rate_limiter in PostgreSQL. Clock: pg::server_time (default: the server's clock) or any clock
-/// with now() (tests: a manual clock), read in microseconds since its epoch.
+/// A write_rate_limiter in PostgreSQL. Clock: pg::server_time (default: the server's clock) or a wall_clock
+/// (core/clock.hpp; tests: a manual clock), read in microseconds since the Unix epoch.
 template <class Clock = pg::server_time, pg::connection_source Source = pg::pool>
+    requires(wall_clock<Clock> || std::same_as<Clock, pg::server_time>)
 class postgres_rate_limiter {
 public:
     static constexpr int schema_version = 1;
@@ -227,7 +229,7 @@ private:
             return std::nullopt;
         } else {
             return static_cast<std::int64_t>(
-                std::chrono::duration_cast<std::chrono::microseconds>(s_->clock.now().time_since_epoch())
+                std::chrono::duration_cast<std::chrono::microseconds>(wall_now(s_->clock).time_since_epoch())
                     .count());
         }
     }

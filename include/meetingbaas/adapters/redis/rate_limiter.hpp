@@ -10,6 +10,7 @@
 #include <meetingbaas/adapters/redis/connection.hpp>
 #include <meetingbaas/adapters/redis/script.hpp>
 #include <meetingbaas/api/rate_limit.hpp>
+#include <meetingbaas/core/clock.hpp>
 #include <meetingbaas/core/error.hpp>
 #include <meetingbaas/core/result.hpp>
 
@@ -95,9 +96,7 @@ return 1
 /// A write_rate_limiter on Redis (see the file comment). Copies share the same bucket (the state is on the
 /// server) and the same feedback cache. Thread-safe when the connection is.
 template <redis::connection Connection, class Clock = redis::server_time>
-    requires std::same_as<Clock, redis::server_time> || requires(const Clock& c) {
-        { c.now() } -> std::convertible_to<std::chrono::system_clock::time_point>;
-    }
+    requires std::same_as<Clock, redis::server_time> || wall_clock<Clock>
 class redis_rate_limiter {
 public:
     /// Errors: errc::invalid_argument when validate(options.rate) fails or the key is empty.
@@ -199,8 +198,7 @@ private:
         if constexpr (std::same_as<Clock, redis::server_time>) {
             return std::nullopt;
         } else {
-            const auto us = std::chrono::time_point_cast<std::chrono::microseconds>(
-                std::chrono::system_clock::time_point(clock_.now()));
+            const auto us = std::chrono::time_point_cast<std::chrono::microseconds>(wall_now(clock_));
             return redis::decimal(static_cast<std::int64_t>(us.time_since_epoch().count()));
         }
     }
