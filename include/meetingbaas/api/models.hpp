@@ -947,29 +947,6 @@ bool read_stream(json_reader& r, T& out)
     return page;
 }
 
-/// The same, moving each event's `raw` and `bot_param` out of `j`.
-[[nodiscard]] inline result<v1_event_page> parse_v1_event_page(nlohmann::json&& j,
-                                                               const std::string& path = "")
-{
-    if (auto ok = detail::require_object(j, path); !ok) return ok.error();
-    const auto data = j.find("data");
-    if (data == j.end()) return detail::api_object_reader(j, path).missing("data");
-    const auto data_path = detail::pointer_append(path, "data");
-    if (!data->is_array()) return detail::api_object_reader(j, path).wrong("data", "array", *data);
-    v1_event_page page;
-    page.data.reserve(data->size());
-    std::size_t i = 0;
-    for (auto& item : *data) {
-        auto e = parse_v1_event(std::move(item), detail::pointer_index(data_path, i++));
-        if (!e) return e.error();
-        page.data.push_back(std::move(*e));
-    }
-    auto next = detail::api_object_reader(j, path).optional_string("next");
-    if (!next) return next.error();
-    if (auto& text = *next; text && !text->empty()) page.next = std::move(text);
-    return page;
-}
-
 /// Parses an array of v1 events (the answer of the bot endpoints).
 [[nodiscard]] inline result<std::vector<v1_event>> parse_v1_event_list(const nlohmann::json& j,
                                                                        const std::string& path = "")
@@ -1048,7 +1025,7 @@ result<T> decode_or_fall_back(std::string_view body, Read&& read, Dom&& dom)
     if (auto fast = decode<T>(body, std::forward<Read>(read))) return std::move(*fast);
     auto doc = parse_json_body(body);
     if (!doc) return doc.error();
-    return std::forward<Dom>(dom)(std::move(*doc));
+    return std::forward<Dom>(dom)(*doc);
 }
 
 }  // namespace detail::v1_fast
@@ -1060,7 +1037,7 @@ result<T> decode_or_fall_back(std::string_view body, Read&& read, Dom&& dom)
 [[nodiscard]] inline result<v1_event> parse_v1_event_text(std::string_view body)
 {
     return detail::v1_fast::decode_or_fall_back<v1_event>(
-        body, detail::v1_fast::read_event, [](nlohmann::json&& j) { return parse_v1_event(std::move(j)); });
+        body, detail::v1_fast::read_event, [](const nlohmann::json& j) { return parse_v1_event(j); });
 }
 
 /// The same for a `ListEventResponse` body (parse_json_body followed by parse_v1_event_page).
@@ -1068,7 +1045,7 @@ result<T> decode_or_fall_back(std::string_view body, Read&& read, Dom&& dom)
 {
     return detail::v1_fast::decode_or_fall_back<v1_event_page>(
         body, detail::v1_fast::read_event_page,
-        [](nlohmann::json&& j) { return parse_v1_event_page(std::move(j)); });
+        [](const nlohmann::json& j) { return parse_v1_event_page(j); });
 }
 
 /// The same for an array of events, the answer of the bot endpoints (parse_json_body followed by
@@ -1076,7 +1053,8 @@ result<T> decode_or_fall_back(std::string_view body, Read&& read, Dom&& dom)
 [[nodiscard]] inline result<std::vector<v1_event>> parse_v1_event_list_text(std::string_view body)
 {
     return detail::v1_fast::decode_or_fall_back<std::vector<v1_event>>(
-        body, detail::v1_fast::read_event_list, [](nlohmann::json&& j) { return parse_v1_event_list(j); });
+        body, detail::v1_fast::read_event_list,
+        [](const nlohmann::json& j) { return parse_v1_event_list(j); });
 }
 
 /// Parses the resync_all answer `{synced_calendars: uuid[], errors: [[uuid, message], ...]}`.
