@@ -14,7 +14,7 @@
 //   200  other well-formed events (v1 and v2 bot events, v2 connection events, unknown types): handed to
 //        the application's callback once; v2 deliveries are claimed with claim_delivery (svix-id and the
 //        payload key), v1 ones with their payload key
-//   409 / 503  a copy of the same delivery is still being handled (503 after waiting duplicate_wait)
+//   503  a copy of the same delivery is still being handled after waiting duplicate_wait (the sender retries)
 //   422  the same svix-id with a different body (not a Svix retry)
 //   405  not a POST; 500 the HMAC backend failed; 503 storage failed (the sender retries)
 //
