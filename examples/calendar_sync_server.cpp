@@ -125,7 +125,7 @@ template <class State>
 auto make_guard(State& state)
 {
     if constexpr (requires { state.clock; }) {
-        return mb::make_idempotency_guard(state.store, {}, state.clock);
+        return mb::make_idempotency_guard(state.store, state.clock);
     } else {
         return mb::make_idempotency_guard(state.store);
     }
@@ -147,13 +147,11 @@ int serve(const support::server_config& config, const support::signal_set& signa
     support::storage_health health;
     support::recent_keys recent;  // duplicates are answered from memory
     support::health_tracking_queue intake(state.intake, health, &recent);
-    auto guard = make_guard(state);
-    if (!guard) return fail(1, mb::to_string(guard.error()));
-    using guard_type = std::remove_reference_t<decltype(*guard)>;
+    auto guard = make_guard(state);  // default options: cannot fail
     auto wake_workers = [&work] { work.notify(); };
-    mb::webhook_receiver<mb::webhook_verifier, guard_type, decltype(intake), mb::ignore_other_events,
-                         decltype(wake_workers)>
-        receiver(*verifier, *guard, intake, {}, {}, wake_workers, &metrics);
+    mb::webhook_receiver receiver{mb::receiver_deps<mb::webhook_verifier, decltype(guard), decltype(intake),
+                                                    mb::ignore_other_events, decltype(wake_workers)>{
+        .verifier = *verifier, .guard = guard, .queue = intake, .notify = wake_workers, .metrics = &metrics}};
 
     support::http_server http({.limits = {.max_connections = cfg->max_connections,
                                           .max_body_bytes = receiver.options().max_body_bytes,
@@ -233,7 +231,7 @@ int serve(const support::server_config& config, const support::signal_set& signa
             options.v2_bot.bot_name = cfg->bot_name;
             options.action_lease = 15s;
             mb::calendar_sync_processor processor(mb::calendar_sync_deps{.api = &api,
-                                                                         .guard = *guard,
+                                                                         .guard = guard,
                                                                          .state = state.events,
                                                                          .locks = locks,
                                                                          .options = options,

@@ -36,7 +36,8 @@ class webhook_fast_path {
 public:
     webhook_fast_path(const Verifier& verifier, recent_keys& recent, meetingbaas::sync_metrics& metrics,
                       delivery_counters& counters, json_log& log, meetingbaas::receiver_options options = {})
-        : guard_(), queue_{&recent}, receiver_(verifier, guard_, queue_, options), metrics_(&metrics),
+        : guard_(), queue_{&recent},
+          receiver_({.verifier = verifier, .guard = guard_, .queue = queue_}, options), metrics_(&metrics),
           counters_(&counters), log_(&log)
     {}
 
@@ -67,14 +68,28 @@ private:
     }
 
     /// An idempotency guard without storage: every claim needs storage.
+    /// (The receiver claims other v2 events through claim_delivery: begin/begin_for, complete, release.)
     struct memory_guard {
+        meetingbaas::result<meetingbaas::begin_outcome> begin(meetingbaas::idempotency_key,
+                                                              meetingbaas::fingerprint = {})
+        {
+            needed_storage() = true;
+            return declined();
+        }
         meetingbaas::result<meetingbaas::begin_outcome>
         begin_for(meetingbaas::idempotency_key, meetingbaas::fingerprint, std::chrono::milliseconds)
         {
             needed_storage() = true;
             return declined();
         }
-        meetingbaas::result<void> complete(const meetingbaas::idempotency_claim&)
+        meetingbaas::result<void> complete(const meetingbaas::idempotency_claim&,
+                                           meetingbaas::work_outcome = meetingbaas::work_outcome::applied,
+                                           std::string_view = {})
+        {
+            needed_storage() = true;
+            return declined();
+        }
+        meetingbaas::result<void> release(const meetingbaas::idempotency_claim&)
         {
             needed_storage() = true;
             return declined();
