@@ -1,19 +1,21 @@
 // SPDX-License-Identifier: MIT
-// The acknowledgement path of a webhook, in-process: receive, verify, parse, claim the idempotency key and
-// enqueue the job, with the durable SQLite store and queue (WAL, synchronous=NORMAL) on a temp file, and
-// with the in-memory ones for comparison. Each iteration is a new delivery (accepted) unless the name says
-// "duplicate". p50/p99 are per-request latencies measured around receiver.handle().
+// The acknowledgement path of a webhook, in-process: receive, verify, parse,
+// claim the idempotency key and enqueue the job, with the durable SQLite store
+// and queue (WAL, synchronous=NORMAL) on a temp file, and with the in-memory
+// ones for comparison. Each iteration is a new delivery (accepted) unless the
+// name says "duplicate". p50/p99 are per-request latencies measured around
+// receiver.handle().
 //
-// Each benchmark runs for both API generations with the same verifier (an API key and a whsec_ secret, as
-// calendar_sync_server has them): v1 is a calendar.sync_events with the x-meeting-baas-api-key header, v2
-// a calendar.event_created signed with the secret (svix-id, svix-timestamp, svix-signature; signed outside
-// the timed region, as the sender does). The v2 path verifies an HMAC-SHA256 over the body where v1
-// compares a key.
+// Each benchmark runs for both API generations with the same verifier (an API
+// key and a whsec_ secret, as calendar_sync_server has them): v1 is a
+// calendar.sync_events with the x-meeting-baas-api-key header, v2 a
+// calendar.event_created signed with the secret (svix-id, svix-timestamp,
+// svix-signature; signed outside the timed region, as the sender does). The v2
+// path verifies an HMAC-SHA256 over the body where v1 compares a key.
 #include <meetingbaas/adapters/sqlite/idempotency_store.hpp>
 #include <meetingbaas/adapters/sqlite/job_queue.hpp>
 #include <meetingbaas/auth/authenticity.hpp>
-#include <meetingbaas/auth/detail/base64.hpp>
-#include <meetingbaas/auth/hmac.hpp>
+#include <meetingbaas/auth/signer.hpp>
 #include <meetingbaas/idempotency/memory_store.hpp>
 #include <meetingbaas/sync/receiver.hpp>
 
@@ -22,8 +24,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
-#include <span>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -56,22 +58,19 @@ std::string body_for(std::uint64_t n, generation g = generation::v1)
            std::to_string(100000000000 + n) + R"(","f9dc9fa7-9eb9-4b53-b193-2b6834706c78"]}})";
 }
 
-/// The headers a sender puts on `body`: the API key (v1), or a Svix signature made now (v2).
+/// The headers a sender puts on `body`: the API key (v1), or a Svix signature
+/// made now (v2).
 mb::http_headers headers_for(const std::string& body, std::uint64_t n, generation g)
 {
     if (g == generation::v1) {
         return {{"Content-Type", "application/json"}, {"x-meeting-baas-api-key", api_key}};
     }
-    const std::string id = "msg_bench_" + std::to_string(n);
-    const std::string ts = std::to_string(
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count());
-    const auto key = mb::detail::decode_whsec_secret(secret);
-    const auto mac = mb::detail::hmac_sha256(std::span<const std::uint8_t>(*key), id + "." + ts + "." + body);
-    return {{"Content-Type", "application/json"},
-            {"svix-id", id},
-            {"svix-timestamp", ts},
-            {"svix-signature", "v1," + mb::detail::base64_encode(std::span<const std::uint8_t>(*mac))}};
+    static const auto signer = *mb::svix_signer::from_secret(secret);
+    auto signed_headers = signer.sign_now("msg_bench_" + std::to_string(n), body);
+    if (!signed_headers) std::abort();
+    auto headers = signed_headers->to_headers();
+    headers.add("Content-Type", "application/json");
+    return headers;
 }
 
 /// The verifier of calendar_sync_server: v1 by API key, v2 by whsec_ secret.
@@ -115,7 +114,8 @@ void run(benchmark::State& state, Receiver& rx, bool duplicate, generation g)
     for (auto _ : state) {
         state.PauseTiming();
         const std::string body = duplicate ? same : body_for(++n, g);
-        // A duplicate is a redelivery: the same body (and, for v2, the same svix-id) signed again.
+        // A duplicate is a redelivery: the same body (and, for v2, the same
+        // svix-id) signed again.
         const auto headers = headers_for(body, duplicate ? 0 : n, g);
         state.ResumeTiming();
         const auto t0 = std::chrono::steady_clock::now();
@@ -138,15 +138,15 @@ void BM_ack_sqlite(benchmark::State& state, bool duplicate, generation g)
         state.SkipWithError("cannot open the state file");
         return;
     }
-    auto guard = *mb::make_idempotency_guard(*store);
+    mb::idempotency_guard guard{*store};
     const auto verifier = make_verifier();
-    mb::webhook_receiver<mb::webhook_verifier, decltype(guard), mb::sqlite_job_queue<>> rx(verifier, guard,
-                                                                                           *queue);
+    mb::webhook_receiver rx{mb::receiver_deps{.verifier = verifier, .guard = guard, .queue = *queue}};
     run(state, rx, duplicate, g);
 }
 
-/// The same, with automatic WAL checkpoints off on the request path's connections and a PASSIVE checkpoint
-/// every 100 ms from another thread (what calendar_sync_server does once per second).
+/// The same, with automatic WAL checkpoints off on the request path's
+/// connections and a PASSIVE checkpoint every 100 ms from another thread (what
+/// calendar_sync_server does once per second).
 void BM_ack_sqlite_checkpoint_thread(benchmark::State& state, generation g)
 {
     const auto path = temp_state();
@@ -175,21 +175,19 @@ void BM_ack_sqlite_checkpoint_thread(benchmark::State& state, generation g)
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
     });
-    auto guard = *mb::make_idempotency_guard(*store);
+    mb::idempotency_guard guard{*store};
     const auto verifier = make_verifier();
-    mb::webhook_receiver<mb::webhook_verifier, decltype(guard), mb::sqlite_job_queue<>> rx(verifier, guard,
-                                                                                           *queue);
+    mb::webhook_receiver rx{mb::receiver_deps{.verifier = verifier, .guard = guard, .queue = *queue}};
     run(state, rx, false, g);
 }
 
 void BM_ack_memory(benchmark::State& state, bool duplicate, generation g)
 {
     mb::memory_idempotency_store store;
-    auto guard = *mb::make_idempotency_guard(store);
+    mb::idempotency_guard guard{store};
     mb::in_memory_job_queue<> queue;
     const auto verifier = make_verifier();
-    mb::webhook_receiver<mb::webhook_verifier, decltype(guard), mb::in_memory_job_queue<>> rx(verifier, guard,
-                                                                                              queue);
+    mb::webhook_receiver rx{mb::receiver_deps{.verifier = verifier, .guard = guard, .queue = queue}};
     run(state, rx, duplicate, g);
 }
 

@@ -1,17 +1,14 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 // Signed v2 deliveries for the end-to-end tests and the demo: the svix-* headers of a body, as Meeting BaaS
-// (Svix) sends them, made with the library's HMAC (until svix_signer lands).
+// (Svix) sends them, made with the library's public signer.
 
-#include <meetingbaas/auth/authenticity.hpp>
-#include <meetingbaas/auth/detail/base64.hpp>
-#include <meetingbaas/auth/hmac.hpp>
+#include <meetingbaas/auth/signer.hpp>
 
 #include <httplib.h>
 
 #include <chrono>
 #include <cstdint>
-#include <span>
 #include <string>
 
 namespace sync_e2e {
@@ -29,18 +26,16 @@ inline httplib::Headers v2_headers(const std::string& body, const std::string& i
                                    const std::string& whsec_secret, std::int64_t unix_seconds = unix_now(),
                                    bool webhook_names = false)
 {
-    namespace mb = meetingbaas;
-    const auto key = mb::detail::decode_whsec_secret(whsec_secret);
-    if (!key) return {};
-    const std::string ts = std::to_string(unix_seconds);
-    const auto mac = mb::detail::hmac_sha256(std::span<const std::uint8_t>(*key), id + "." + ts + "." + body);
-    if (!mac) return {};
-    const std::string sig = "v1," + mb::detail::base64_encode(std::span<const std::uint8_t>(*mac));
-    const std::string prefix = webhook_names ? "webhook-" : "svix-";
+    const auto signer = meetingbaas::svix_signer::from_secret(whsec_secret);
+    if (!signer) return {};
+    const auto signed_headers = signer->sign(id, unix_seconds, body,
+                                             webhook_names ? meetingbaas::signature_header_style::webhook
+                                                           : meetingbaas::signature_header_style::svix);
+    if (!signed_headers) return {};
     httplib::Headers h{{"Content-Type", "application/json"}};
-    h.emplace(prefix + "id", id);
-    h.emplace(prefix + "timestamp", ts);
-    h.emplace(prefix + "signature", sig);
+    signed_headers->for_each([&](std::string_view name, std::string_view value) {
+        h.emplace(std::string(name), std::string(value));
+    });
     return h;
 }
 
