@@ -141,7 +141,7 @@ void engine(benchmark::State& state, bool replay, std::size_t list_threshold)
         mb::calendar_sync_options options;
         options.v2_list_threshold = list_threshold;
         mb::calendar_sync_processor processor(mb::calendar_sync_deps{
-            .api = &client, .guard = *guard, .state = event_state, .locks = locks, .options = options});
+            .api = &client, .guard = guard, .state = event_state, .locks = locks, .options = options});
         f.api.clear_v2_bots();
         if (replay) (void)processor.process_job("calendar.events_synced", f.body);  // every bot scheduled
         f.api.reset_counts();
