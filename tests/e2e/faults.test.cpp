@@ -8,6 +8,7 @@
 // Assertions read structured facts only: the fake API's call log and counters, and the server's /metrics.
 #include <meetingbaas/core/timestamp.hpp>
 
+#include "e2e/e2e_support.hpp"
 #include "e2e/server_process.hpp"
 #include "fake_calendar_api.hpp"
 #include "fake_meetingbaas_api.hpp"
@@ -29,29 +30,12 @@ using namespace std::chrono_literals;
 using meetingbaas_test::fake_meetingbaas_api;
 using sync_e2e::eventually;
 using sync_e2e::server_process;
+using sync_e2e::temp_dir;
 
 namespace {
 
 constexpr const char* api_key = "e2e-faults-key-5d2e";
 constexpr const char* calendar_id = "62cf1c20-6d72-4a52-9217-c391ec23d7bf";
-
-struct temp_dir {
-    std::filesystem::path path;
-    temp_dir()
-    {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "mb-faults-XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        path = tmpl;
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    ~temp_dir()
-    {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-    [[nodiscard]] std::string state() const { return (path / "state.sqlite3").string(); }
-};
 
 std::string at(std::chrono::system_clock::duration from_now)
 {
