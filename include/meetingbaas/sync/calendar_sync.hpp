@@ -494,6 +494,18 @@ private:
         std::optional<api_error> error{};
     };
 
+    /// One read's answer (v1 or v2 get_event): the event into `into`, 404 as gone, anything else failed.
+    template <class Event>
+    static read_result take_read(api_result<Event> e, std::optional<Event>& into)
+    {
+        if (e) {
+            into = std::move(*e);
+            return {};
+        }
+        if (e.error().is_not_found()) return {read_status::gone, std::nullopt};
+        return {read_status::failed, std::move(e).error()};
+    }
+
     enum class write_status { applied, already, gone, rejected, failed };
     struct write_result {
         write_status status = write_status::applied;
@@ -720,13 +732,7 @@ private:
     read_result read_event(v1_unit& u)
     {
         if constexpr (calendar_sync_api<api_type>) {
-            auto e = api().v1_get_event(u.uuid);
-            if (e) {
-                u.event = std::move(*e);
-                return {};
-            }
-            if (e.error().is_not_found()) return {read_status::gone, std::nullopt};
-            return {read_status::failed, std::move(e).error()};
+            return take_read(api().v1_get_event(u.uuid), u.event);
         } else {
             (void)u;
             return {read_status::gone, std::nullopt};
@@ -794,13 +800,7 @@ private:
     read_result read_event(v2_unit& u)
     {
         if constexpr (calendar_sync_api_v2<api_type>) {
-            auto e = api().v2_get_event(u.calendar_id, u.event_id);
-            if (e) {
-                u.event = std::move(*e);
-                return {};
-            }
-            if (e.error().is_not_found()) return {read_status::gone, std::nullopt};
-            return {read_status::failed, std::move(e).error()};
+            return take_read(api().v2_get_event(u.calendar_id, u.event_id), u.event);
         } else {
             (void)u;
             return {read_status::gone, std::nullopt};
