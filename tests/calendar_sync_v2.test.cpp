@@ -485,11 +485,14 @@ TEST_CASE("200 identical deliveries from 8 threads: one POST per instance", "[ca
     meetingbaas::in_memory_job_queue<> q;
     for (int j = 0; j < 200; ++j) REQUIRE(q.enqueue({"calendar.events_synced", body, "", {}}));
     std::atomic<int> problems{0};
+    // One processor per thread, made here: world::processor asserts (REQUIRE), and Catch2 3.7's assertions
+    // are not thread-safe (8 REQUIREs at once: the likely cause of a failure of this test seen once).
+    std::vector<decltype(w.processor(w.client()))> processors;
+    for (int t = 0; t < 8; ++t) processors.push_back(w.processor(w.client()));
     {
         std::vector<std::jthread> threads;
-        for (int t = 0; t < 8; ++t) {
+        for (auto& p : processors) {
             threads.emplace_back([&] {
-                auto p = w.processor(w.client());
                 meetingbaas::sync_worker worker(
                     meetingbaas::sync_worker_deps{.queue = q, .processor = p, .metrics = &w.metrics});
                 for (;;) {
