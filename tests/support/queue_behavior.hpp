@@ -354,10 +354,13 @@ void run(MakeFixture make_fixture)
         CHECK(missing.error().code == mb::errc::not_found);
         CHECK_FALSE(q.requeue_dead_letter("abc"));
 
+        f.advance(std::chrono::hours(2));  // an operator re-queues it later
         REQUIRE(q.requeue_dead_letter(added->id));
         const auto back = lease_one(q, 30s);
         CHECK(back.attempt == 1);
         CHECK(back.payload == "body");
+        // A whole new retry horizon: the worker counts it from enqueued_at, which is the re-queue time.
+        CHECK(back.enqueued_at - job.enqueued_at >= std::chrono::hours(2));
         auto after = q.dead_letters(10);
         REQUIRE(after);
         CHECK(after->empty());

@@ -136,7 +136,8 @@ concept can_inspect_queue = requires(Q& q) {
 ///   3. acknowledge(id, token), retry_later(id, token, at, reason), dead_letter(id, token, reason),
 ///      extend_lease(id, token, duration) -> result<void>; errc::fence_mismatch when token is stale.
 ///   4. dead_letters(limit) -> result<vector<dead_letter_entry>> (oldest failure first);
-///      requeue_dead_letter(id) -> result<void> (due now, attempt count reset).
+///      requeue_dead_letter(id) -> result<void> (due now, attempt count reset, enqueued_at = now: the
+///      job gets a whole new retry horizon, as a new delivery would).
 ///   5. stats() -> result<queue_stats>; next_due() -> result<optional<queue_time>>, the earliest time a
 ///      job becomes leasable (an expired lease counts), nullopt when there is none.
 /// Thread safety: every member may be called concurrently (workers race on lease()).
@@ -284,6 +285,7 @@ public:
         r.state = job_state::ready;
         r.attempt = 0;
         r.due = queue_now(clock_);
+        r.enqueued_at = r.due;  // a fresh retry horizon (sync_worker_options::horizon counts from here)
         ready_.emplace(r.due, it->first);
         return {};
     }

@@ -70,8 +70,8 @@ struct sync_worker_options {
     std::chrono::milliseconds idle_poll{std::chrono::milliseconds(200)};  ///< re-check an empty queue
     retry_policy<exponential_backoff> retry = default_job_retry_policy;
     /// A transient failure is dead-lettered only after this many attempts since the job was (re)queued,
-    /// even past the horizon: a re-queued dead letter, or a job that waited long before its first lease,
-    /// still gets tried.
+    /// even past the horizon: a job that waited long before its first lease still gets tried. (A re-queued
+    /// dead letter starts a new horizon: requeue_dead_letter sets enqueued_at to the re-queue time.)
     std::uint32_t min_attempts = 3;
 };
 

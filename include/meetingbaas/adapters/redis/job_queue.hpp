@@ -236,7 +236,7 @@ local now
 if ARGV[3] ~= '' then now = tonumber(ARGV[3]) else
   local t = redis.call('TIME'); now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
 local m = string.format('%020d', tonumber(ARGV[2]))
-redis.call('HSET', jk, 's', 'r', 'a', '0', 'd', string.format('%d', now))
+redis.call('HSET', jk, 's', 'r', 'a', '0', 'd', string.format('%d', now), 'q', string.format('%d', now))
 redis.call('PERSIST', jk)
 if f[2] and f[2] ~= '' then
   local uk = P .. 'u:' .. f[2]

@@ -68,9 +68,9 @@ inline std::int64_t to_ms(queue_time t) noexcept
 {
     return t.time_since_epoch().count();
 }
-inline queue_time from_ms(std::int64_t ms) noexcept
+inline queue_time from_ms(std::int64_t millis) noexcept  // not `ms`: that is detail::ms of retry/backoff.hpp
 {
-    return queue_time(std::chrono::milliseconds(ms));
+    return queue_time(std::chrono::milliseconds(millis));
 }
 
 inline std::optional<std::int64_t> parse_job_id(std::string_view id) noexcept
@@ -339,7 +339,8 @@ public:
         auto tx = db_.begin_transaction();
         if (!tx) return tx.error();
         auto st =
-            cached("UPDATE mb_jobs SET state = 0, attempt = 0, due = ?2, payload = (SELECT payload FROM "
+            cached("UPDATE mb_jobs SET state = 0, attempt = 0, due = ?2, enqueued_at = ?2, payload = (SELECT "
+                   "payload FROM "
                    "mb_dead_letters WHERE job_id = ?1) WHERE id = ?1 AND state = 3 AND EXISTS (SELECT 1 "
                    "FROM mb_dead_letters WHERE job_id = ?1)");
         if (!st) return st.error();
