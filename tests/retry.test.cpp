@@ -8,6 +8,7 @@
 #include <catch2/generators/catch_generators.hpp>
 
 #include <chrono>
+#include <deque>
 #include <stop_token>
 #include <string_view>
 #include <thread>
@@ -31,15 +32,27 @@ constexpr auto plain_policy = meetingbaas::checked(meetingbaas::retry_policy<>{
     .stop = meetingbaas::stop_after_attempts(5),
 });
 
+// A retry_event's outcome pointer is valid only during the hook call (it points into retry()'s frame: keeping
+// it was a stack-use-after-return that Clang's ASan found), so the log keeps its own copy of each outcome.
 struct event_log {
     std::vector<meetingbaas::retry_event> events;
+    std::deque<meetingbaas::attempt_outcome> outcomes;  // stable addresses for events[i].outcome
+
+    void add(const meetingbaas::retry_event& e)
+    {
+        events.push_back(e);
+        if (e.outcome) {
+            outcomes.push_back(*e.outcome);
+            events.back().outcome = &outcomes.back();
+        }
+    }
 };
 struct logging_hooks {
     event_log* log;
-    void on_attempt(const meetingbaas::retry_event& e) const { log->events.push_back(e); }
-    void on_retry(const meetingbaas::retry_event& e) const { log->events.push_back(e); }
-    void on_give_up(const meetingbaas::retry_event& e) const { log->events.push_back(e); }
-    void on_success(const meetingbaas::retry_event& e) const { log->events.push_back(e); }
+    void on_attempt(const meetingbaas::retry_event& e) const { log->add(e); }
+    void on_retry(const meetingbaas::retry_event& e) const { log->add(e); }
+    void on_give_up(const meetingbaas::retry_event& e) const { log->add(e); }
+    void on_success(const meetingbaas::retry_event& e) const { log->add(e); }
 };
 
 }  // namespace

@@ -237,7 +237,9 @@ struct attempt_permit {
 
 enum class retry_event_kind : std::uint8_t { attempt, retry, give_up, success };
 
-/// What observability hooks receive. `outcome` is null for `attempt` events and for a cancellation.
+/// What observability hooks receive. `outcome` is null for `attempt` events and for a cancellation;
+/// otherwise it points to the attempt's outcome, which lives only until the hook returns (as does the
+/// `api_code` view inside it): a hook that keeps the event must copy `*outcome` and re-point or drop it.
 struct retry_event {
     retry_event_kind kind = retry_event_kind::attempt;
     std::uint32_t attempt = 0;
@@ -421,7 +423,7 @@ public:
     /// Begins a new operation (forgetting the previous one): no attempts yet, elapsed time from now.
     void start(const call_options<clock_type>& options = {})
     {
-        options_ = options;
+        set_options(options);
         state_ = retry_state<clock_type>{0, effects_.clock.now(), std::chrono::milliseconds(0)};
         last_class_ = failure_class::success;
     }
@@ -429,7 +431,7 @@ public:
     /// Continues an operation from a saved state (a job queue's row), with fresh per-call options.
     void resume(const retry_state<clock_type>& state, const call_options<clock_type>& options = {})
     {
-        options_ = options;
+        set_options(options);
         state_ = state;
         last_class_ = failure_class::success;
     }
@@ -579,8 +581,8 @@ private:
             info.left = detail::sat_sub(policy_.stop.max_elapsed, elapsed);
             info.reason = stop_reason::elapsed_exhausted;
         }
-        if (options_.deadline) {
-            const auto left = detail::saturating_ms(*options_.deadline - now);
+        if (has_deadline_) {
+            const auto left = detail::saturating_ms(deadline_ - now);
             if (!info.left || left <= *info.left) {
                 info.left = left;
                 info.reason = stop_reason::deadline_exceeded;
@@ -616,9 +618,20 @@ private:
         }
     }
 
+    void set_options(const call_options<clock_type>& options)
+    {
+        options_ = options;
+        // Read from a plain copy: GCC 12 at -O3 reports a copied std::optional<time_point> as "maybe
+        // used uninitialized" (-Wmaybe-uninitialized, part of -Wall) in the users' Release builds.
+        has_deadline_ = options.deadline.has_value();
+        deadline_ = options.deadline.value_or(time_point{});
+    }
+
     policy_type policy_;
     Effects effects_;
     call_options<clock_type> options_{};
+    bool has_deadline_ = false;
+    time_point deadline_{};
     retry_state<clock_type> state_{};
     failure_class last_class_ = failure_class::success;  // of the last judged attempt, for give-up events
 };
