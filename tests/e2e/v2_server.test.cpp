@@ -352,7 +352,10 @@ TEST_CASE("v2: kill -9 mid-processing, then a restart: every instance POSTed onc
     const bool all_once = eventually([&] { return w.posted_once(1, n); }, 45s);
     if (!all_once) {
         std::string counts;
-        for (int i = 1; i <= n; ++i) counts += " " + std::to_string(w.api.v2_post_count(event_id(i)));
+        for (int i = 1; i <= n; ++i) {
+            counts += ' ';  // appended, not " " + to_string(...): a GCC 12 -O3 false positive
+            counts += std::to_string(w.api.v2_post_count(event_id(i)));
+        }
         UNSCOPED_INFO("POSTs per instance:" << counts);
         UNSCOPED_INFO("restarted server:\n" << restarted->output());
     }
