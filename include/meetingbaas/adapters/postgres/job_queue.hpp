@@ -434,7 +434,8 @@ private:
             requeue_dead =
                 statement("requeue_dead_letter",
                           "WITH upd AS (UPDATE " + t + " SET state = 0, attempt = 0, due = " + now_ms_sql(2) +
-                              ", enqueued_at = " + now_ms_sql(2) + " WHERE id = $1 AND state = 3 RETURNING 1),"
+                              ", enqueued_at = " + now_ms_sql(2) +
+                              " WHERE id = $1 AND state = 3 RETURNING 1),"
                               " woke AS (SELECT pg_notify($3, '') FROM upd WHERE $4)"
                               " SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM woke)",
                           {oid::int8, oid::int8, oid::text, oid::boolean});
