@@ -338,11 +338,10 @@ public:
         std::lock_guard lock(mutex_);
         auto tx = db_.begin_transaction();
         if (!tx) return tx.error();
-        auto st =
-            cached("UPDATE mb_jobs SET state = 0, attempt = 0, due = ?2, enqueued_at = ?2, payload = (SELECT "
-                   "payload FROM "
-                   "mb_dead_letters WHERE job_id = ?1) WHERE id = ?1 AND state = 3 AND EXISTS (SELECT 1 "
-                   "FROM mb_dead_letters WHERE job_id = ?1)");
+        auto st = cached(
+            "UPDATE mb_jobs SET state = 0, attempt = 0, due = ?2, enqueued_at = ?2, "
+            "payload = (SELECT payload FROM mb_dead_letters WHERE job_id = ?1) "
+            "WHERE id = ?1 AND state = 3 AND EXISTS (SELECT 1 FROM mb_dead_letters WHERE job_id = ?1)");
         if (!st) return st.error();
         if (auto r = run(*st, *job, detail::to_ms(queue_now(clock_))); !r) return r.error();
         if (db_.changes() == 0) {
